@@ -1,0 +1,1 @@
+"""Balansebot: Balansekunst's anonymous guidance chatbot."""

@@ -1,0 +1,1 @@
+"""Thin adapters that carry the engine's replies to a medium: the terminal, Telegram, the web preview."""

@@ -1,0 +1,29 @@
+"""The `balansebot` command line: one subcommand per job, wired here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bot.commands import chat, check, confusion, route, serve
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(prog="balansebot", description="Balansekunst's guidance chatbot.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (chat, check, confusion, route, serve):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand and return its exit code."""
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

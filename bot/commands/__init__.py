@@ -1,0 +1,1 @@
+"""The `balansebot` subcommands, one module each."""

@@ -1,0 +1,30 @@
+"""`balansebot chat`: the bot in the terminal, on the scripts as they are on disk."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bot.adapters.terminal import run_chat
+from bot.commands.common import engine_or_exit
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the subcommand."""
+    parser = sub.add_parser("chat", help="talk to the bot in the terminal (no token, no network)")
+    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
+    parser.add_argument("--no-color", action="store_true", help="plain text without terminal styles")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Chat until end of input."""
+    engine = engine_or_exit(args.dialogues)
+    color = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+    try:
+        run_chat(engine, sys.stdin, sys.stdout, color=color)
+    except KeyboardInterrupt:
+        print()
+    return 0

@@ -1,0 +1,41 @@
+"""`balansebot serve`: run the bot on Telegram (long polling, or a webhook with WEBHOOK_URL)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from pydantic import ValidationError
+
+from bot.commands.common import engine_or_exit
+from bot.logs import configure_logging
+from bot.settings import ServeSettings, describe_settings_error
+from bot.telegram.runtime import Runtime
+from bot.telegram.webapp import serve
+
+SHUTDOWN_SECONDS = 8.0  # finish in-flight updates, within the 10 s a container stop allows
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the subcommand."""
+    parser = sub.add_parser("serve", help="run the bot on Telegram (settings from the environment)")
+    parser.set_defaults(run=run)
+
+
+def run(_args: argparse.Namespace) -> int:
+    """Validate settings and scripts, then serve until SIGTERM or Ctrl-C."""
+    try:
+        settings = ServeSettings()
+    except ValidationError as error:
+        print(f"balansebot: {describe_settings_error(error)}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, json_logs=settings.json_logs)
+    os.environ.setdefault(
+        "PTB_TIMEDELTA", "true"
+    )  # PTB 22: timedelta retry_after, without a warning each time
+    engine = engine_or_exit(settings.dialogues_dir)
+    runtime = Runtime(settings, engine, engine.catalogs)
+    asyncio.run(serve(runtime, shutdown_seconds=SHUTDOWN_SECONDS))
+    return 0

@@ -1,0 +1,1 @@
+"""Dialogue scripts: the YAML files staff edit, loaded into typed models and checked."""

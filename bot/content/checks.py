@@ -1,0 +1,334 @@
+"""The checks behind `balansebot check`: everything that would break or confuse a conversation."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from bot.content import telegram_html
+from bot.content.facts import Facts, placeholders
+from bot.content.models import AcuteFile, Node
+from bot.content.problems import Problem
+from bot.content.scripts import BUILT_IN_COMMANDS, REQUIRED_NODES, SOURCE_LANGUAGE
+from bot.content.yaml_source import YamlDocument
+from bot.engine import callbacks
+from bot.i18n import Catalogs
+
+if TYPE_CHECKING:
+    from bot.content.loader import LoadedFile
+
+MAX_TEXT = 4096
+LONG_TEXT = 1000
+_URL_SCHEMES = re.compile(r"^(https?|tg)://\S+$")
+
+
+def check_language(
+    lang: str,
+    loaded: list[LoadedFile],
+    acute: tuple[YamlDocument, AcuteFile] | None,
+    facts: Facts,
+    catalogs: Catalogs,
+    *,
+    complete: bool = True,
+) -> list[Problem]:
+    """Every problem in one language's scripts (links between files only when all files loaded)."""
+    problems: list[Problem] = []
+    first_seen: dict[str, tuple[YamlDocument, int]] = {}
+    commands: dict[str, tuple[YamlDocument, int]] = {}
+    for item in loaded:
+        for index, node in enumerate(item.script.nodes):
+            doc, loc = item.doc, ("nodes", index)
+            if node.id in first_seen:
+                other_doc, other_index = first_seen[node.id]
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line_of((*loc, "id")),
+                        f"node id `{node.id}` is used twice",
+                        f"it is already used at {other_doc.path}:"
+                        f"{other_doc.line_of(('nodes', other_index, 'id'))}; give one a new id.",
+                    )
+                )
+                continue
+            first_seen[node.id] = (doc, index)
+            if node.command:
+                problems.extend(_check_command(node, doc, loc, commands))
+            problems.extend(_check_node(node, doc, loc, facts, lang, catalogs))
+
+    known = set(first_seen)
+    if not complete:
+        return problems
+    for item in loaded:
+        for index, node in enumerate(item.script.nodes):
+            for b_index, button in enumerate(node.buttons):
+                if button.goto and button.goto not in known:
+                    problems.append(
+                        _unknown_node(
+                            item.doc, ("nodes", index, "buttons", b_index, "goto"), button.goto, known
+                        )
+                    )
+    if lang == SOURCE_LANGUAGE:
+        problems.extend(_check_required(loaded, known))
+        problems.extend(_check_reachable(loaded, first_seen))
+    if acute is not None:
+        doc, spec = acute
+        if spec.node not in known and lang == SOURCE_LANGUAGE:
+            problems.append(_unknown_node(doc, ("node",), spec.node, known))
+        for r_index, rule in enumerate(spec.rules):
+            for g_index, group in enumerate(rule.all_of):
+                if not [p for p in group if p.strip()]:
+                    problems.append(
+                        Problem(
+                            doc.path,
+                            doc.line_of(("rules", r_index, "all_of", g_index)),
+                            "an empty group of phrases",
+                            "add phrases or remove the group.",
+                        )
+                    )
+    problems.extend(_check_phrase_clashes(loaded))
+    return problems
+
+
+def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
+    """Nodes of the Bokmål source that another language has not translated (shown in Bokmål)."""
+    source = {n.id for f in by_lang.get(SOURCE_LANGUAGE, []) for n in f.script.nodes}
+    problems: list[Problem] = []
+    for lang, loaded in by_lang.items():
+        if lang == SOURCE_LANGUAGE or not loaded:
+            continue
+        present = {n.id for f in loaded for n in f.script.nodes}
+        for missing in sorted(source - present):
+            problems.append(
+                Problem(
+                    loaded[0].doc.path.parent,
+                    1,
+                    f"node `{missing}` has no {lang} translation (readers get Bokmål)",
+                    f"add a node with `id: {missing}` to a file in dialogues/{lang}/.",
+                    "warning",
+                )
+            )
+    return problems
+
+
+def _check_command(
+    node: Node, doc: YamlDocument, loc: tuple[str | int, ...], commands: dict[str, tuple[YamlDocument, int]]
+) -> list[Problem]:
+    line = doc.line_of((*loc, "command"))
+    assert node.command is not None  # noqa: S101 - only called for nodes with a command
+    if node.command in BUILT_IN_COMMANDS:
+        return [
+            Problem(
+                doc.path,
+                line,
+                f"/{node.command} is a built-in command",
+                "choose another command name; the bot handles this one itself.",
+            )
+        ]
+    if node.command in commands:
+        other_doc, other_line = commands[node.command]
+        return [
+            Problem(
+                doc.path,
+                line,
+                f"/{node.command} is given to two nodes",
+                f"it already opens the node at {other_doc.path}:{other_line}; remove one.",
+            )
+        ]
+    commands[node.command] = (doc, line)
+    return []
+
+
+def _check_node(
+    node: Node, doc: YamlDocument, loc: tuple[str | int, ...], facts: Facts, lang: str, catalogs: Catalogs
+) -> list[Problem]:
+    problems = list(_check_placeholders(node.text, doc, (*loc, "text"), facts))
+    problems += _check_placeholders(node.title, doc, (*loc, "title"), facts)
+    html_problem = telegram_html.check(node.text)
+    if html_problem is not None:
+        line = doc.line_in_text((*loc, "text"), html_problem.offset, node.text)
+        problems.append(Problem(doc.path, line, html_problem.message, html_problem.hint))
+    elif not problems:
+        length = telegram_length_rendered(node.text, facts, lang, catalogs)
+        line = doc.line_of((*loc, "text"))
+        if length > MAX_TEXT:
+            problems.append(
+                Problem(
+                    doc.path,
+                    line,
+                    f"the text is {length} characters; Telegram's limit is {MAX_TEXT}",
+                    "split it into two nodes joined by a button.",
+                )
+            )
+        elif length > LONG_TEXT:
+            problems.append(
+                Problem(
+                    doc.path,
+                    line,
+                    f"the text is {length} characters long",
+                    "short messages are easier to read on a phone; consider splitting it.",
+                    "warning",
+                )
+            )
+        elif length == 0:
+            problems.append(Problem(doc.path, line, "the text shows nothing", "write the message text."))
+    for b_index, button in enumerate(node.buttons):
+        b_loc = (*loc, "buttons", b_index)
+        problems += _check_placeholders(button.text, doc, (*b_loc, "text"), facts)
+        if button.url is not None:
+            problems += _check_placeholders(button.url, doc, (*b_loc, "url"), facts)
+            problems += _check_url(button.url, doc, (*b_loc, "url"), facts, lang, catalogs)
+        if button.goto is not None and not callbacks.fits(callbacks.goto(button.goto)):
+            size = len(callbacks.goto(button.goto).encode())
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line_of((*b_loc, "goto")),
+                    f"this button would send {size} bytes of callback data; Telegram allows "
+                    f"{callbacks.MAX_CALLBACK_BYTES}",
+                    "use a shorter node id (at most 60 letters).",
+                )
+            )
+    if not node.buttons and not node.end:
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line_of(loc),
+                f"node `{node.id}` is a dead end (no buttons)",
+                "add a button to where the reader may want to go next (e.g. `goto: telefon`), "
+                "or write `end: true` if the menu button is enough.",
+            )
+        )
+    for key in ("phrases", "keywords"):
+        for p_index, phrase in enumerate(getattr(node, key)):
+            if not phrase.strip():
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line_of((*loc, key, p_index)),
+                        f"an empty entry in {key}",
+                        "remove the empty line.",
+                    )
+                )
+    return problems
+
+
+def telegram_length_rendered(template: str, facts: Facts, lang: str, catalogs: Catalogs) -> int:
+    """Telegram's length of a text once its facts are filled in."""
+    return telegram_html.telegram_length(facts.render(template, lang, catalogs))
+
+
+def _check_placeholders(
+    template: str, doc: YamlDocument, loc: tuple[str | int, ...], facts: Facts
+) -> list[Problem]:
+    problems = []
+    for offset, key in placeholders(template):
+        if key not in facts.values:
+            close = difflib.get_close_matches(key, list(facts.values), n=1)
+            hint = (
+                f"did you mean {{{close[0]}}}?"
+                if close
+                else "add it to dialogues/facts.yaml, or fix the name."
+            )
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line_in_text(loc, offset, template),
+                    f"the fact {{{key}}} does not exist in facts.yaml",
+                    hint,
+                )
+            )
+    return problems
+
+
+def _check_url(
+    url: str, doc: YamlDocument, loc: tuple[str | int, ...], facts: Facts, lang: str, catalogs: Catalogs
+) -> list[Problem]:
+    if any(key not in facts.values for _, key in placeholders(url)):
+        return []  # already reported as an unknown fact
+    rendered = facts.render(url, lang, catalogs, escape=False)
+    if _URL_SCHEMES.match(rendered):
+        return []
+    if rendered.startswith(("tel:", "mailto:")):
+        hint = (
+            "Telegram refuses tel: and mailto: buttons; write the number or address in the text, "
+            "where Telegram makes it tappable, and remove this button."
+        )
+    else:
+        hint = "a link button needs an address starting with https:// (or http://, tg://)."
+    return [
+        Problem(doc.path, doc.line_of(loc), f"the button address {rendered!r} is not a web address", hint)
+    ]
+
+
+def _unknown_node(
+    doc: YamlDocument, loc: tuple[str | int, ...], target: str, known: Iterable[str]
+) -> Problem:
+    close = difflib.get_close_matches(target, list(known), n=1)
+    hint = f"did you mean `{close[0]}`?" if close else "check the spelling, or add a node with that id."
+    return Problem(doc.path, doc.line_of(loc), f"there is no node `{target}`", hint)
+
+
+def _check_required(loaded: list[LoadedFile], known: set[str]) -> list[Problem]:
+    if not loaded:
+        return []
+    first = loaded[0].doc.path
+    return [
+        Problem(
+            first,
+            1,
+            f"the required node `{node_id}` is missing",
+            f"the bot needs a node with `id: {node_id}`; restore it from version control.",
+        )
+        for node_id in REQUIRED_NODES
+        if node_id not in known
+    ]
+
+
+def _check_reachable(
+    loaded: list[LoadedFile], first_seen: dict[str, tuple[YamlDocument, int]]
+) -> list[Problem]:
+    nodes = {n.id: n for f in loaded for n in f.script.nodes}
+    reached: set[str] = set()
+    queue = [n.id for n in nodes.values() if n.id in REQUIRED_NODES or n.command or n.phrases or n.keywords]
+    while queue:
+        current = queue.pop()
+        if current in reached or current not in nodes:
+            continue
+        reached.add(current)
+        queue.extend(b.goto for b in nodes[current].buttons if b.goto)
+    problems = []
+    for node_id in sorted(set(nodes) - reached):
+        doc, index = first_seen[node_id]
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line_of(("nodes", index)),
+                f"nothing leads to node `{node_id}`",
+                f"add a button with `goto: {node_id}` to another node, give it `phrases:` "
+                "people might type, or remove it.",
+            )
+        )
+    return problems
+
+
+def _check_phrase_clashes(loaded: list[LoadedFile]) -> list[Problem]:
+    seen: dict[str, str] = {}
+    problems = []
+    for item in loaded:
+        for index, node in enumerate(item.script.nodes):
+            for p_index, phrase in enumerate(node.phrases):
+                key = " ".join(phrase.lower().split())
+                if key in seen and seen[key] != node.id:
+                    problems.append(
+                        Problem(
+                            item.doc.path,
+                            item.doc.line_of(("nodes", index, "phrases", p_index)),
+                            f"the phrase {phrase!r} also leads to `{seen[key]}`",
+                            "keep it on the node that answers it best.",
+                            "warning",
+                        )
+                    )
+                seen.setdefault(key, node.id)
+    return problems

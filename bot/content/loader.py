@@ -1,0 +1,260 @@
+"""Read dialogues/ into checked, rendered Scripts — or a list of problems with file:line."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.content import checks
+from bot.content.facts import Facts, build_facts
+from bot.content.models import AcuteFile, Hours, ScriptFile, WordsFile
+from bot.content.problems import Problem, ScriptError
+from bot.content.schema_errors import schema_problems
+from bot.content.scripts import (
+    SOURCE_LANGUAGE,
+    AcuteRules,
+    LanguageScript,
+    ScriptButton,
+    ScriptNode,
+    Scripts,
+    Source,
+)
+from bot.content.yaml_source import YamlDocument, read_yaml
+from bot.i18n import Catalogs
+
+M = TypeVar("M", bound=BaseModel)
+
+FACTS_FILE = "facts.yaml"
+# Facts the runtime itself acts on (expiry), so the privacy text and the behaviour agree.
+NUMERIC_FACTS = ("privacy.retention_days", "privacy.message_delete_hours", "hotline.callback_working_days")
+ACUTE_FILE = "acute.yaml"
+WORDS_FILE = "words.yaml"
+SPECIAL_FILES = frozenset({ACUTE_FILE, WORDS_FILE})
+# Files under dialogues/ that are not scripts of a language (staff's conversation tests live here).
+NOT_LANGUAGES = frozenset({"tests"})
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """A script file as parsed, with the document that knows its lines."""
+
+    doc: YamlDocument
+    script: ScriptFile
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The scripts when they are good enough to serve, and every problem found."""
+
+    scripts: Scripts | None
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Only the problems that stop the scripts from being served."""
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def load_scripts(dialogues_dir: Path, catalogs: Catalogs) -> LoadResult:
+    """Load and check everything under `dialogues_dir`."""
+    base = dialogues_dir.parent
+    problems: list[Problem] = []
+    facts = _load_facts(dialogues_dir / FACTS_FILE, base, problems)
+    lang_dirs = sorted(
+        d
+        for d in dialogues_dir.iterdir()
+        if d.is_dir() and d.name not in NOT_LANGUAGES and not d.name.startswith((".", "_"))
+    )
+    if not any(d.name == SOURCE_LANGUAGE for d in lang_dirs):
+        problems.append(
+            Problem(
+                _shown(dialogues_dir, base),
+                1,
+                f"there is no `{SOURCE_LANGUAGE}/` folder with the Bokmål scripts",
+                f"create dialogues/{SOURCE_LANGUAGE}/ with at least start.yaml.",
+            )
+        )
+    files: list[Path] = [dialogues_dir / FACTS_FILE]
+    parsed: dict[str, tuple[list[LoadedFile], tuple[YamlDocument, AcuteFile] | None]] = {}
+    vocabularies: dict[str, WordsFile] = {}
+    incomplete: set[str] = set()
+    for lang_dir in lang_dirs:
+        before = len(problems)
+        script_files = sorted(lang_dir.glob("*.yaml"))
+        files.extend(script_files)
+        loaded = [
+            f
+            for p in script_files
+            if p.name not in SPECIAL_FILES
+            if (f := _load_script_file(p, base, problems)) is not None
+        ]
+        acute = _load_special(lang_dir / ACUTE_FILE, AcuteFile, base, problems)
+        vocabulary = _load_special(lang_dir / WORDS_FILE, WordsFile, base, problems)
+        vocabularies[lang_dir.name] = vocabulary[1] if vocabulary else WordsFile()
+        parsed[lang_dir.name] = (loaded, acute)
+        if len(problems) > before:
+            incomplete.add(lang_dir.name)
+
+    if facts is not None:
+        for lang, (loaded, acute) in parsed.items():
+            # With a file unreadable, links into it would only add noise to the real error.
+            problems.extend(
+                checks.check_language(lang, loaded, acute, facts, catalogs, complete=lang not in incomplete)
+            )
+        problems.extend(checks.check_translations(parsed_nodes(parsed)))
+    problems.sort(key=lambda p: (p.severity != "error", str(p.path), p.line))
+    if facts is None or any(p.severity == "error" for p in problems):
+        return LoadResult(None, problems)
+    languages = {
+        lang: _render_language(lang, loaded, acute, vocabularies[lang], facts, catalogs)
+        for lang, (loaded, acute) in parsed.items()
+    }
+    return LoadResult(Scripts(languages, facts, _version(files), tuple(files)), problems)
+
+
+def load_or_raise(dialogues_dir: Path, catalogs: Catalogs) -> Scripts:
+    """Load the scripts or raise ScriptError listing every error."""
+    result = load_scripts(dialogues_dir, catalogs)
+    if result.scripts is None:
+        raise ScriptError(result.problems)
+    return result.scripts
+
+
+def parsed_nodes(parsed: Mapping[str, tuple[list[LoadedFile], object]]) -> dict[str, list[LoadedFile]]:
+    """Script files by language."""
+    return {lang: loaded for lang, (loaded, _) in parsed.items()}
+
+
+def _shown(path: Path, base: Path) -> Path:
+    try:
+        return path.relative_to(base)
+    except ValueError:
+        return path
+
+
+def _load_facts(path: Path, base: Path, problems: list[Problem]) -> Facts | None:
+    shown = _shown(path, base)
+    if not path.exists():
+        problems.append(
+            Problem(
+                shown, 1, "the facts file is missing", "restore dialogues/facts.yaml from version control."
+            )
+        )
+        return None
+    doc = read_yaml(path, shown)
+    if isinstance(doc, Problem):
+        problems.append(doc)
+        return None
+    if not isinstance(doc.data, dict):
+        problems.append(
+            Problem(
+                shown,
+                1,
+                "the facts file should be a set of `key: value` lines",
+                "see the comments at the top of facts.yaml.",
+            )
+        )
+        return None
+    try:
+        facts = build_facts(doc.data)
+    except ValidationError as exc:
+        problems.extend(schema_problems(doc, exc, Hours, ("hotline", "hours")))
+        return None
+    missing = [
+        Problem(
+            shown,
+            doc.line_of(tuple(key.split("."))),
+            f"`{key}` must be a whole number",
+            f"the bot uses it directly; write e.g. `{key.rsplit('.', 1)[-1]}: 30`.",
+        )
+        for key in NUMERIC_FACTS
+        if not isinstance(facts.values.get(key), int) or isinstance(facts.values.get(key), bool)
+    ]
+    problems.extend(missing)
+    return None if missing else facts
+
+
+def _load_script_file(path: Path, base: Path, problems: list[Problem]) -> LoadedFile | None:
+    shown = _shown(path, base)
+    doc = read_yaml(path, shown)
+    if isinstance(doc, Problem):
+        problems.append(doc)
+        return None
+    try:
+        return LoadedFile(doc, ScriptFile.model_validate(doc.data))
+    except ValidationError as exc:
+        problems.extend(schema_problems(doc, exc, ScriptFile))
+        return None
+
+
+def _load_special(
+    path: Path, model: type[M], base: Path, problems: list[Problem]
+) -> tuple[YamlDocument, M] | None:
+    """Load a language's acute.yaml or words.yaml, if present."""
+    if not path.exists():
+        return None
+    doc = read_yaml(path, _shown(path, base))
+    if isinstance(doc, Problem):
+        problems.append(doc)
+        return None
+    try:
+        return doc, model.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(schema_problems(doc, exc, model))
+        return None
+
+
+def _render_language(
+    lang: str,
+    loaded: list[LoadedFile],
+    acute: tuple[YamlDocument, AcuteFile] | None,
+    vocabulary: WordsFile,
+    facts: Facts,
+    catalogs: Catalogs,
+) -> LanguageScript:
+    nodes: dict[str, ScriptNode] = {}
+    for item in loaded:
+        for index, node in enumerate(item.script.nodes):
+            buttons = tuple(
+                ScriptButton(
+                    facts.render(b.text, lang, catalogs, escape=False),
+                    b.goto,
+                    facts.render(b.url, lang, catalogs, escape=False) if b.url else None,
+                )
+                for b in node.buttons
+            )
+            nodes[node.id] = ScriptNode(
+                id=node.id,
+                topic=item.script.topic,
+                title=facts.render(node.title, lang, catalogs, escape=False),
+                text=facts.render(node.text.strip(), lang, catalogs),
+                buttons=buttons,
+                command=node.command,
+                phrases=tuple(node.phrases),
+                keywords=tuple(node.keywords),
+                end=node.end,
+                source=Source(item.doc.path, item.doc.line_of(("nodes", index))),
+            )
+    rules = None
+    if acute is not None:
+        spec = acute[1]
+        rules = AcuteRules(
+            spec.node,
+            tuple(tuple(tuple(group) for group in r.all_of) for r in spec.rules),
+            tuple(spec.never_when),
+        )
+    return LanguageScript(lang, nodes, rules, dict(vocabulary.synonyms), frozenset(vocabulary.ignore))
+
+
+def _version(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        if path.exists():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]

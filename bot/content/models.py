@@ -1,0 +1,94 @@
+"""Typed models of the dialogue scripts and the facts file (what staff write in dialogues/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Length is limited by what fits in a button's callback data; `check` reports that with its own hint.
+NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+CommandName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are typos staff should hear about, not silently ignore."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Button(_Strict):
+    """One inline button: either to another node (`goto`) or to a web page (`url`)."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    goto: NodeId | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> Button:
+        if (self.goto is None) == (self.url is None):
+            raise ValueError("a button needs exactly one of `goto:` (a node id) or `url:` (a web address)")
+        return self
+
+
+class Node(_Strict):
+    """One step of a dialogue: a message, its buttons and what free text leads to it."""
+
+    id: NodeId
+    title: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    text: Annotated[str, StringConstraints(min_length=1)]
+    command: CommandName | None = None
+    buttons: list[Button] = Field(default_factory=list)
+    phrases: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    end: bool = False
+    """True when the menu button alone is a fine way on (otherwise a node without buttons is a dead end)."""
+
+
+class ScriptFile(_Strict):
+    """One YAML file under dialogues/<lang>/: a topic and its nodes."""
+
+    topic: NodeId
+    nodes: list[Node]
+
+
+class AcuteRule(_Strict):
+    """A message is acute when it contains a phrase from every group of one rule."""
+
+    all_of: list[list[str]] = Field(min_length=1)
+
+
+class AcuteFile(_Strict):
+    """dialogues/<lang>/acute.yaml: when free text means someone is in danger right now."""
+
+    node: NodeId
+    rules: list[AcuteRule] = Field(min_length=1)
+    never_when: list[str] = Field(default_factory=list)
+    """Phrases that mark a question about danger rather than danger itself (e.g. 'i loven')."""
+
+
+class Hours(_Strict):
+    """Opening hours of a phone line (local time, Europe/Oslo)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    opens: dt.time
+    closes: dt.time
+    timezone: str = "Europe/Oslo"
+    extra_closed_days: list[dt.date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> Hours:
+        if self.opens >= self.closes:
+            raise ValueError("`opens` must be earlier than `closes`")
+        return self
+
+
+class WordsFile(_Strict):
+    """dialogues/<lang>/words.yaml: how people write versus the words the scripts use."""
+
+    synonyms: dict[str, str] = Field(default_factory=dict)
+    """A word people type → the word the scripts use (Nynorsk, dialect, English, slang)."""
+    ignore: list[str] = Field(default_factory=list)
+    """Words too common to say anything about the topic (og, er, jeg …)."""

@@ -1,0 +1,32 @@
+"""A problem found in a dialogue file, reported as file:line with what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong (or worth a look) in a script, with a fix hint for staff."""
+
+    path: Path
+    line: int
+    message: str
+    hint: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message}\n    fix: {self.hint}"
+
+
+class ScriptError(Exception):
+    """The scripts have errors; the bot must not serve them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(
+            f"{len(errors)} error(s) in the dialogue scripts:\n" + "\n".join(str(p) for p in errors)
+        )

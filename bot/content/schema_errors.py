@@ -1,0 +1,95 @@
+"""Pydantic validation errors turned into plain file:line messages with a fix hint."""
+
+from __future__ import annotations
+
+import difflib
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from bot.content.problems import Problem
+from bot.content.yaml_source import YamlDocument
+
+
+def schema_problems(
+    doc: YamlDocument, error: ValidationError, model: type[BaseModel], prefix: tuple[str | int, ...] = ()
+) -> list[Problem]:
+    """One Problem per validation error, located at the offending key."""
+    return [_one(doc, detail, model, prefix) for detail in error.errors()]
+
+
+def _one(
+    doc: YamlDocument, detail: ErrorDetails, model: type[BaseModel], prefix: tuple[str | int, ...]
+) -> Problem:
+    loc = (*prefix, *detail["loc"])
+    where = _describe(loc)
+    kind = detail["type"]
+    line = doc.line_of(loc)
+    if kind == "missing":
+        return Problem(doc.path, line, f"{where} is missing", f"add `{loc[-1]}:` here.")
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        known = sorted(_fields_at(model, detail["loc"]))
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean `{close[0]}`?" if close else f"known keys here: {', '.join(known)}."
+        return Problem(doc.path, line, f"unknown key `{key}`", hint)
+    if kind == "string_pattern_mismatch":
+        return Problem(
+            doc.path,
+            line,
+            f"{where} {detail['input']!r} is not a valid name",
+            "use lowercase letters a–z, digits and _ only, starting with a letter "
+            "(æ, ø, å and spaces are not allowed in ids).",
+        )
+    if kind == "string_too_long":
+        limit = (detail.get("ctx") or {}).get("max_length")
+        return Problem(doc.path, line, f"{where} is too long", f"shorten it to at most {limit} characters.")
+    if kind in ("string_too_short", "too_short"):
+        return Problem(doc.path, line, f"{where} is empty", "write something here, or remove the key.")
+    if kind in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
+        expected = {
+            "string_type": "a text",
+            "list_type": "a list (lines starting with `- `)",
+            "dict_type": "a set of `key: value` lines",
+        }.get(kind, "a set of `key: value` lines")
+        return Problem(
+            doc.path,
+            line,
+            f"{where} should be {expected}",
+            "check the indentation; put texts containing `:` or `#` in quotes.",
+        )
+    message = detail["msg"].removeprefix("Value error, ")
+    return Problem(doc.path, line, f"{where}: {message}", "see dialogues/README.md for the format.")
+
+
+def _describe(loc: tuple[str | int, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        parts.append(f"[{part + 1}]" if isinstance(part, int) else f".{part}")
+    return "`" + "".join(parts).lstrip(".") + "`"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> set[str]:
+    """The field names allowed at the parent of `loc` (walks nested models and lists)."""
+    current: type[BaseModel] = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            break
+        nested = _model_in(field.annotation)
+        if nested is None:
+            break
+        current = nested
+    return set(current.model_fields)
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,167 @@
+"""YAML reading that remembers where every value stood, so problems can name file:line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from bot.content.problems import Problem
+
+Path_ = tuple[str | int, ...]
+
+
+class _PlainResolver(BaseResolver):
+    """Only true/false, whole numbers and null are typed; everything else stays text.
+
+    YAML 1.1 would read `no` as False (the Norway problem) and `16:00` as 960 — both real traps
+    for a Norwegian dialogue file.
+    """
+
+
+_PlainResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|false|False)$"), list("tTfF")
+)
+_PlainResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+)
+_PlainResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|)$"), ["~", "n", "N", ""]
+)
+
+
+class _Loader(Reader, Scanner, Parser, Composer, SafeConstructor, _PlainResolver):
+    """A safe loader with the plain resolver above."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        _PlainResolver.__init__(self)
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a value stood: its first line, and for block text how to find lines inside it."""
+
+    line: int
+    block_text_first_line: int | None = None
+
+
+@dataclass
+class YamlDocument:
+    """A parsed YAML file: plain Python data plus the line of every value by its path."""
+
+    path: Path
+    data: Any
+    lines: dict[Path_, Located] = field(default_factory=dict)
+
+    def line_of(self, loc: Path_) -> int:
+        """The line of the deepest known value on `loc` (1-based)."""
+        for end in range(len(loc), -1, -1):
+            found = self.lines.get(tuple(loc[:end]))
+            if found is not None:
+                return found.line
+        return 1
+
+    def line_in_text(self, loc: Path_, offset: int, text: str) -> int:
+        """The line of character `offset` inside the text value at `loc`."""
+        found = self.lines.get(loc)
+        if found is None:
+            return self.line_of(loc)
+        if found.block_text_first_line is None:
+            return found.line
+        return found.block_text_first_line + text.count("\n", 0, offset)
+
+
+def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Problem:
+    """Parse one YAML file, or say exactly where and why it is not valid YAML."""
+    shown = display_path or path
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return Problem(
+            shown,
+            1,
+            f"the file is not UTF-8 text ({exc.reason})",
+            "save the file as UTF-8 (most editors offer it under 'Save as').",
+        )
+    loader = _Loader(source)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        return Problem(
+            shown,
+            line,
+            f"this is not valid YAML: {exc.problem or exc.context}",
+            _yaml_hint(str(exc.problem or "")),
+        )
+    except yaml.YAMLError as exc:
+        return Problem(shown, 1, f"this is not valid YAML: {exc}", "check the indentation.")
+    finally:
+        loader.dispose()
+    doc = YamlDocument(shown, None)
+    if root is None:
+        return doc
+    duplicate: list[Problem] = []
+    doc.data = _convert(root, (), doc, loader, duplicate)
+    if duplicate:
+        return duplicate[0]
+    return doc
+
+
+def _yaml_hint(problem: str) -> str:
+    if "mapping values are not allowed" in problem:
+        return (
+            "a line has a `:` in a value; put the whole value in quotes, "
+            "or use `text: |` and write the text on the lines below."
+        )
+    if "found character '\\t'" in problem or "tab" in problem:
+        return "YAML does not allow tabs for indentation; use spaces."
+    if "expected <block end>" in problem or "did not find expected" in problem:
+        return "check that this line is indented like its neighbours (spaces only)."
+    return "check the indentation and quotes on this line and the one above."
+
+
+def _convert(node: Node, loc: Path_, doc: YamlDocument, loader: _Loader, problems: list[Problem]) -> Any:
+    first_line = node.start_mark.line + 1
+    if isinstance(node, ScalarNode):
+        block = first_line + 1 if node.style in ("|", ">") else None
+        doc.lines[loc] = Located(first_line, block)
+        return loader.construct_object(node, deep=True)
+    doc.lines[loc] = Located(first_line)
+    if isinstance(node, SequenceNode):
+        return [_convert(item, (*loc, i), doc, loader, problems) for i, item in enumerate(node.value)]
+    if isinstance(node, MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(loader.construct_object(key_node, deep=True))
+            if key in result:
+                problems.append(
+                    Problem(
+                        doc.path,
+                        key_node.start_mark.line + 1,
+                        f"`{key}` appears twice here",
+                        "keep one of them; YAML would silently drop the first.",
+                    )
+                )
+            child = (*loc, key)
+            result[key] = _convert(value_node, child, doc, loader, problems)
+            # Staff look for the key, so a value is located on its key's line.
+            doc.lines[child] = replace(doc.lines[child], line=key_node.start_mark.line + 1)
+        return result
+    raise TypeError(f"unexpected YAML node {node!r}")

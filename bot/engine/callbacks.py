@@ -1,0 +1,46 @@
+"""What a button sends back when pressed (Telegram's callback_data, at most 64 bytes).
+
+The format is versioned by its prefix so that buttons on old messages still mean something
+after the scripts change: an unknown node simply leads to the menu.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_CALLBACK_BYTES = 64
+_GOTO = "n:"
+
+
+@dataclass(frozen=True)
+class GotoNode:
+    """Open a node."""
+
+    node_id: str
+
+
+@dataclass(frozen=True)
+class UnknownButton:
+    """Callback data we do not understand (forged, or from a far older version)."""
+
+
+Press = GotoNode | UnknownButton
+
+
+def goto(node_id: str) -> str:
+    """Callback data for a button that opens `node_id`."""
+    return f"{_GOTO}{node_id}"
+
+
+def parse(data: str | None) -> Press:
+    """Read callback data from Telegram; anything odd becomes UnknownButton."""
+    if data and data.startswith(_GOTO) and len(data.encode()) <= MAX_CALLBACK_BYTES:
+        node_id = data[len(_GOTO) :]
+        if node_id.isascii() and node_id.replace("_", "").isalnum() and node_id.islower():
+            return GotoNode(node_id)
+    return UnknownButton()
+
+
+def fits(data: str) -> bool:
+    """True when Telegram accepts this callback data (1–64 bytes)."""
+    return 1 <= len(data.encode()) <= MAX_CALLBACK_BYTES

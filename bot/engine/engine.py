@@ -1,0 +1,163 @@
+"""The dialogue engine: (state, event) → replies, new state and effects. No I/O anywhere here."""
+
+from __future__ import annotations
+
+import gettext
+
+from bot.content.scripts import (
+    DELETED,
+    FALLBACK,
+    MENU,
+    SOURCE_LANGUAGE,
+    START,
+    ScriptNode,
+    Scripts,
+)
+from bot.engine import callbacks
+from bot.engine.model import (
+    Button,
+    ButtonPress,
+    ChatState,
+    Command,
+    Event,
+    ForgetChat,
+    FreeText,
+    NonText,
+    Outcome,
+    Reply,
+    RouteKind,
+)
+from bot.i18n import Catalogs
+from bot.understanding.acute import AcuteDetector
+from bot.understanding.router import Router, Vocabulary
+
+MENU_NODES = frozenset({START, MENU})
+EDITED = "edited_message"
+MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routing
+
+
+class Engine:
+    """Serves one version of the scripts; build a new Engine to serve new scripts."""
+
+    def __init__(self, scripts: Scripts, catalogs: Catalogs) -> None:
+        self.scripts = scripts
+        self.catalogs = catalogs
+        self._routers = {
+            lang: Router(s, Vocabulary(s.synonyms, s.ignore)) for lang, s in scripts.languages.items()
+        }
+        source_rules = scripts.language(SOURCE_LANGUAGE).acute
+        self._acute = {
+            lang: AcuteDetector(rules)
+            for lang, s in scripts.languages.items()
+            if (rules := s.acute or source_rules) is not None
+        }
+
+    def handle(self, state: ChatState, event: Event) -> Outcome:
+        """Answer one event."""
+        match event:
+            case Command(name=name):
+                return self._command(state, name)
+            case ButtonPress(data=data):
+                return self._press(state, data)
+            case FreeText(text=text):
+                return self._free_text(state, text[:MAX_TEXT_CHARS])
+            case NonText(kind=kind):
+                _ = self._t(state).gettext
+                if kind == EDITED:
+                    note = _(
+                        "I only read new messages. Please send it again as a new message. Here is the menu:"
+                    )
+                else:
+                    note = _("I can only read text messages. Here is the menu:")
+                return self._menu_with_note(state, note)
+
+    def router(self, lang: str) -> Router:
+        """The free-text router for a language (for staff tools)."""
+        return self._routers.get(lang) or self._routers[SOURCE_LANGUAGE]
+
+    def _command(self, state: ChatState, name: str) -> Outcome:
+        _ = self._t(state).gettext
+        if name == "start":
+            return self._show(state, START)
+        if name == "slett":
+            fresh = ChatState(lang=state.lang)
+            return Outcome(
+                (self._render(fresh, self._node(fresh, DELETED)),),
+                fresh.at(None),
+                (ForgetChat(),),
+                "node",
+                (DELETED,),
+            )
+        if name == "avbryt":
+            return self._menu_with_note(state, _("There is nothing to cancel. Here is the menu:"))
+        node = self.scripts.language(state.lang).command_node(name)
+        if node is None:
+            return self._menu_with_note(
+                state, _("I don't know the command /{command}. Here is the menu:").format(command=name)
+            )
+        return self._show(state, node.id)
+
+    def _press(self, state: ChatState, data: str | None) -> Outcome:
+        press = callbacks.parse(data)
+        if isinstance(press, callbacks.GotoNode) and self.scripts.node(state.lang, press.node_id):
+            return self._show(state, press.node_id)
+        # A button from an old message or an older version of the scripts: never an error.
+        _ = self._t(state).gettext
+        return self._menu_with_note(state, _("That button is no longer in use. Here is the menu:"))
+
+    def _free_text(self, state: ChatState, text: str) -> Outcome:
+        detector = self._acute.get(state.lang) or self._acute.get(SOURCE_LANGUAGE)
+        if detector is not None and detector.is_acute(text):
+            return self._show(state, detector.node, route="acute")
+        result = self.router(state.lang).route(text, state.node)
+        close = result.close_runners_up
+        if close:
+            _ = self._t(state).gettext
+            nodes = [n for m in close if (n := self.scripts.node(state.lang, m.node)) is not None]
+            keyboard = tuple((Button(n.title, callback_data=callbacks.goto(n.id)),) for n in nodes)
+            reply = Reply(
+                _("I'm not quite sure what you mean. Did you mean …"), (*keyboard, self._menu_row(state))
+            )
+            return Outcome((reply,), state, route="ambiguous", nodes=tuple(n.id for n in nodes))
+        if result.best is None:
+            return self._show(state, FALLBACK, route="fallback")
+        return self._show(state, result.best.node)
+
+    def _show(self, state: ChatState, node_id: str, route: RouteKind = "node") -> Outcome:
+        node = self._node(state, node_id)
+        new_state = state.at(node.id)
+        return Outcome((self._render(new_state, node),), new_state, route=route, nodes=(node.id,))
+
+    def _menu_with_note(self, state: ChatState, note: str) -> Outcome:
+        menu = self._node(state, MENU)
+        keyboard = self._keyboard(state, menu)
+        return Outcome((Reply(note, keyboard, MENU),), state.at(MENU), nodes=(MENU,))
+
+    def _node(self, state: ChatState, node_id: str) -> ScriptNode:
+        node = self.scripts.node(state.lang, node_id)
+        if node is None:  # the checks guarantee the engine's own nodes; anything else → the menu
+            node = self.scripts.node(state.lang, MENU)
+        assert node is not None  # noqa: S101 - `check` refuses scripts without a menu node
+        return node
+
+    def _render(self, state: ChatState, node: ScriptNode) -> Reply:
+        return Reply(node.text, self._keyboard(state, node), node.id)
+
+    def _keyboard(self, state: ChatState, node: ScriptNode) -> tuple[tuple[Button, ...], ...]:
+        rows: list[tuple[Button, ...]] = []
+        for button in node.buttons:
+            if button.url is not None:
+                rows.append((Button(button.text, url=button.url),))
+            elif button.goto is not None:
+                rows.append((Button(button.text, callback_data=callbacks.goto(button.goto)),))
+        leads_to_menu = any(b.goto in MENU_NODES for b in node.buttons)
+        if node.id not in MENU_NODES and not leads_to_menu:
+            rows.append(self._menu_row(state))
+        return tuple(rows)
+
+    def _menu_row(self, state: ChatState) -> tuple[Button, ...]:
+        _ = self._t(state).gettext
+        return (Button(_("↩️ Back to the menu"), callback_data=callbacks.goto(MENU)),)
+
+    def _t(self, state: ChatState) -> gettext.NullTranslations:
+        return self.catalogs.get(state.lang)

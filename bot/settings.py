@@ -1,0 +1,101 @@
+"""Settings from the environment (and .env), validated once when a command starts — never at import."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.storage.database import async_url, is_sqlite
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TOKEN_PATTERN = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+
+
+class ContentSettings(BaseSettings):
+    """Where the dialogue scripts and translations are read from."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    dialogues_dir: Path = Field(default=PROJECT_ROOT / "dialogues")
+    locales_dir: Path = Field(default=PROJECT_ROOT / "locales")
+
+
+class ServeSettings(ContentSettings):
+    """Everything `balansebot serve` needs; see .env.example and the README."""
+
+    bot_token: SecretStr
+    bot_api_url: str = "https://api.telegram.org/bot"
+    database_url: str = "sqlite:///balansebot.db"
+    host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_logs: bool = False
+    webhook_url: AnyHttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+    pseudonym_key: SecretStr | None = None
+    pseudonym_key_file: Path | None = None
+    max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
+    webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    expiry_interval_seconds: float = Field(default=600, gt=0)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_known(cls, value: str) -> str:
+        backend = async_url(value).get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError("must be an sqlite:/// or postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServeSettings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_SECRET must be set when WEBHOOK_URL is (Telegram sends it with every update)"
+            )
+        if not is_sqlite(self.database_url) and self.pseudonym_key is None:
+            raise ValueError(
+                "PSEUDONYM_KEY must be set with PostgreSQL, so every replica keys chats the same way"
+            )
+        if self.pseudonym_key is not None and len(self.pseudonym_key.get_secret_value()) < 32:
+            raise ValueError("PSEUDONYM_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return self
+
+    @property
+    def key_file(self) -> Path:
+        """Where a generated pseudonym key is kept: beside the SQLite database by default."""
+        if self.pseudonym_key_file is not None:
+            return self.pseudonym_key_file
+        database = async_url(self.database_url).database
+        folder = Path(database).parent if database and database != ":memory:" else Path()
+        return folder / "pseudonym.key"
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One plain line per problem, naming the environment variable (never its value)."""
+    lines = []
+    for detail in error.errors():
+        name = "_".join(str(p) for p in detail["loc"]).upper() or "settings"
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "missing":
+            message = "is not set" + (" (the token from @BotFather)" if name == "BOT_TOKEN" else "")
+        lines.append(f"{name} {message}" if name != "settings" else message)
+    return "; ".join(lines)

@@ -1,0 +1,1 @@
+"""Durable, anonymous chat state behind a small interface (SQLite by default, PostgreSQL for replicas)."""

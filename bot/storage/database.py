@@ -1,0 +1,57 @@
+"""Database URLs and engines: the plain URLs hosting platforms hand out, made async and tuned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def async_url(url: str) -> URL:
+    """`sqlite:///x.db` → aiosqlite; `postgres://` or `postgresql://` → psycopg (async)."""
+    parsed = make_url(
+        url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+    )
+    if parsed.drivername == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def sync_url(url: str) -> URL:
+    """The same database for synchronous tools (Alembic migrations)."""
+    parsed = async_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        return parsed.set(drivername="sqlite")
+    return parsed
+
+
+def is_sqlite(url: str) -> bool:
+    """True for an SQLite database."""
+    return async_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and relaxed fsync (safe with WAL)."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        # Two connections: batched saves (one writer at a time, see bot.storage.batching) beside
+        # batched loads, which WAL lets read meanwhile. More writers would only meet SQLite's busy
+        # handler, which sleeps and retries (seen: a p99 of seconds).
+        engine = create_async_engine(parsed, pool_size=2, max_overflow=0, pool_timeout=30)
+        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        return engine
+    return create_async_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()

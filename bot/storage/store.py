@@ -1,0 +1,160 @@
+"""The chat store: a small interface the runtime uses, and its SQL implementation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from bot.engine.model import ChatState
+from bot.storage.tables import CHAT_TABLE
+
+MAX_TRACKED_MESSAGES = 200  # a bound on what /slett can delete; far more than a normal conversation
+
+
+@dataclass(frozen=True)
+class StoredChat:
+    """What is kept about one chat between updates."""
+
+    state: ChatState
+    messages: tuple[tuple[int, int], ...] = ()
+    """(message id, unix seconds) of recent messages in the chat, the bot's and the user's."""
+    last_bot_message_id: int | None = None
+
+    def remember(
+        self, message_ids: list[int], now: dt.datetime, window: dt.timedelta, last_bot: int | None
+    ) -> StoredChat:
+        """Add message ids, dropping those older than `window` (they can no longer be deleted)."""
+        stamp = int(now.timestamp())
+        oldest = stamp - int(window.total_seconds())
+        kept = [m for m in self.messages if m[1] >= oldest] + [(i, stamp) for i in message_ids]
+        return replace(
+            self,
+            messages=tuple(kept[-MAX_TRACKED_MESSAGES:]),
+            last_bot_message_id=last_bot if last_bot is not None else self.last_bot_message_id,
+        )
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    """How much the expiry run removed."""
+
+    chats_deleted: int
+    message_lists_cleared: int
+
+
+class ChatStore(Protocol):
+    """Where chat state lives; keys are pseudonyms, never Telegram ids."""
+
+    async def load(self, key: str) -> StoredChat | None:
+        """The stored chat, or None for a chat we know nothing about."""
+
+    async def save(self, key: str, chat: StoredChat, now: dt.datetime) -> None:
+        """Store the chat (insert or replace)."""
+
+    async def forget(self, key: str) -> StoredChat | None:
+        """Delete everything about the chat; return what was stored."""
+
+    async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
+        """Delete chats unused for `retention`, and message ids older than `window`."""
+
+    async def ping(self) -> None:
+        """Raise when the database cannot be reached."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+class SqlChatStore:
+    """ChatStore on SQLAlchemy Core (SQLite or PostgreSQL); one statement per load and per save."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._table: Table = SQLModel.metadata.tables[CHAT_TABLE]
+        dialect = engine.dialect.name
+        self._insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+
+    async def load(self, key: str) -> StoredChat | None:
+        """The stored chat, or None."""
+        return (await self.load_many([key]))[0]
+
+    async def load_many(self, keys: Sequence[str]) -> list[StoredChat | None]:
+        """Several chats in one query, in the order of `keys`."""
+        t = self._table
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(t).where(t.c.key.in_(set(keys))))).all()
+        found = {row.key: _to_chat(row._mapping) for row in rows}
+        return [found.get(key) for key in keys]
+
+    async def save(self, key: str, chat: StoredChat, now: dt.datetime) -> None:
+        """Insert or replace the chat's row."""
+        await self.save_many([(key, chat, now)])
+
+    async def save_many(self, items: Sequence[tuple[str, StoredChat, dt.datetime]]) -> None:
+        """Insert or replace several rows in one transaction; for a repeated key the last one wins."""
+        latest = {key: (chat, now) for key, chat, now in items}
+        rows = [_to_row(key, chat, now) for key, (chat, now) in latest.items()]
+        statement = self._insert(self._table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["key"], set_={name: statement.excluded[name] for name in rows[0] if name != "key"}
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(statement, rows)
+
+    async def forget(self, key: str) -> StoredChat | None:
+        """Delete the chat's row and return what it held."""
+        t = self._table
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(select(t).where(t.c.key == key))).first()
+            await conn.execute(delete(t).where(t.c.key == key))
+        return None if row is None else _to_chat(row._mapping)
+
+    async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
+        """Delete old chats; clear message ids of chats quiet for longer than `window`."""
+        t = self._table
+        async with self._engine.begin() as conn:
+            deleted = await conn.execute(delete(t).where(t.c.updated_at < now - retention))
+            cleared = await conn.execute(
+                update(t)
+                .where(t.c.newest_message_at < now - window)
+                .values(messages=[], last_bot_message_id=None, newest_message_at=None)
+            )
+        return ExpiryReport(deleted.rowcount or 0, cleared.rowcount or 0)
+
+    async def ping(self) -> None:
+        """Run a trivial query."""
+        async with self._engine.connect() as conn:
+            await conn.execute(select(1))
+
+    async def close(self) -> None:
+        """Dispose of the connection pool."""
+        await self._engine.dispose()
+
+
+def _to_row(key: str, chat: StoredChat, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "key": key,
+        "node": chat.state.node,
+        "lang": chat.state.lang,
+        "messages": chat.messages,  # tuples serialise as JSON arrays
+        "last_bot_message_id": chat.last_bot_message_id,
+        "newest_message_at": dt.datetime.fromtimestamp(chat.messages[-1][1], dt.UTC)
+        if chat.messages
+        else None,
+        "updated_at": now,
+    }
+
+
+def _to_chat(row: Any) -> StoredChat:
+    return StoredChat(
+        state=ChatState(node=row["node"], lang=row["lang"]),
+        messages=tuple((int(m[0]), int(m[1])) for m in row["messages"]),
+        last_bot_message_id=row["last_bot_message_id"],
+    )

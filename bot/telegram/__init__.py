@@ -1,0 +1,1 @@
+"""Telegram integration: transport and adapters for python-telegram-bot."""

@@ -1,0 +1,118 @@
+"""The aiohttp server: Telegram's webhook (secret-checked) and /healthz, around one Runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from telegram import Update
+
+from bot.telegram.delivery import Delivery, current_delivery
+from bot.telegram.runtime import Runtime
+
+log = logging.getLogger(__name__)
+RUNTIME = web.AppKey("runtime", Runtime)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    """The web application; the runtime starts with it and stops with it."""
+    settings = runtime.settings
+    app = web.Application(client_max_size=settings.webhook_max_body_bytes)
+    app[RUNTIME] = runtime
+    app.cleanup_ctx.append(_run_runtime)
+    app.router.add_get("/healthz", healthz)
+    if settings.webhook_url is not None:
+        app.router.add_post(settings.webhook_url.path or "/", receive_update)
+    return app
+
+
+async def _run_runtime(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    try:
+        await runtime.start()
+        yield
+    finally:
+        await runtime.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the scripts are loaded and the database answers; 503 otherwise."""
+    runtime = request.app[RUNTIME]
+    healthy = await runtime.healthy()
+    body = {"status": "ok" if healthy else "unavailable", "scripts": runtime.engine.scripts.version}
+    return web.json_response(body, status=200 if healthy else 503)
+
+
+async def receive_update(request: web.Request) -> web.Response:
+    """One update from Telegram: checked, parsed, answered — then 200, or 503 so Telegram tries again."""
+    runtime = request.app[RUNTIME]
+    secret = runtime.settings.webhook_secret
+    given = request.headers.get(SECRET_HEADER, "")
+    if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+        return web.json_response({"error": "wrong or missing secret token"}, status=401)
+    if (
+        request.content_length is not None
+        and request.content_length > runtime.settings.webhook_max_body_bytes
+    ):
+        return web.json_response({"error": "request body too large"}, status=413)
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"error": "the body is not JSON"}, status=400)
+    update = _parse_update(data, runtime)
+    if update is None:
+        return web.json_response({"error": "the body is not a Telegram Update"}, status=400)
+    if not runtime.ready:
+        return web.json_response({"error": "starting or stopping; try again"}, status=503)
+    delivery = Delivery()
+    token = current_delivery.set(delivery)
+    try:
+        await runtime.process(update)
+    finally:
+        current_delivery.reset(token)
+    if delivery.error is not None:
+        return web.json_response({"error": "could not answer now; try again"}, status=503)
+    return web.json_response({"ok": True})
+
+
+def _parse_update(data: object, runtime: Runtime) -> Update | None:
+    """An Update, or None when the JSON is not shaped like one."""
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("update_id"), int)
+        or isinstance(data["update_id"], bool)
+    ):
+        return None
+    assert runtime.application is not None  # noqa: S101 - the route exists only while running
+    try:
+        return Update.de_json(data, runtime.application.bot)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # PTB raises these for objects with missing or mistyped fields.
+        return None
+
+
+async def serve(runtime: Runtime, *, shutdown_seconds: float) -> None:
+    """Listen, go live, and on SIGTERM/SIGINT stop taking updates, finish those in flight and close."""
+    settings = runtime.settings
+    runner = web.AppRunner(create_app(runtime), access_log=None, shutdown_timeout=shutdown_seconds)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        # Only now can Telegram (or anyone checking the webhook) reach us.
+        await runtime.go_live()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        await stopping.wait()
+        log.info("stopping: finishing updates in flight")
+        runtime.ready = False  # new webhook requests get 503 and are redelivered by Telegram
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,1 @@
+"""Free text → the dialogue node that answers it: normalise, stem, match, and catch danger first."""

@@ -1,0 +1,59 @@
+"""Shared fixtures: the shipped scripts, an engine on them, and editable copies of dialogues/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.content.loader import LoadResult, load_scripts
+from bot.content.scripts import Scripts
+from bot.engine.engine import Engine
+from bot.i18n import Catalogs
+
+# PTB 22 warns on every RetryAfter unless told to use timedelta values (as the bot itself does).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+DIALOGUES = ROOT / "dialogues"
+LOCALES = ROOT / "locales"
+
+
+@pytest.fixture(scope="session")
+def catalogs() -> Catalogs:
+    """The compiled gettext catalogues from locales/."""
+    return Catalogs.load(LOCALES)
+
+
+@pytest.fixture(scope="session")
+def scripts(catalogs: Catalogs) -> Scripts:
+    """The shipped dialogue scripts, which must load without errors."""
+    result = load_scripts(DIALOGUES, catalogs)
+    assert result.scripts is not None, "\n".join(map(str, result.errors))
+    return result.scripts
+
+
+@pytest.fixture(scope="session")
+def engine(scripts: Scripts, catalogs: Catalogs) -> Engine:
+    """An engine serving the shipped scripts."""
+    return Engine(scripts, catalogs)
+
+
+@pytest.fixture
+def dialogues_copy(tmp_path: Path) -> Path:
+    """A private copy of dialogues/ that a test may break or change."""
+    target = tmp_path / "dialogues"
+    shutil.copytree(DIALOGUES, target)
+    return target
+
+
+Reload = Callable[[Path], LoadResult]
+
+
+@pytest.fixture
+def reload(catalogs: Catalogs) -> Reload:
+    """Load a dialogues folder the way the bot does."""
+    return lambda folder: load_scripts(folder, catalogs)

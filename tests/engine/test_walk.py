@@ -1,0 +1,142 @@
+"""Walk every node of the shipped dialogue through the engine, as a reader pressing buttons would."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from bot.content import telegram_html
+from bot.content.scripts import MENU, REQUIRED_NODES, Scripts
+from bot.engine import callbacks
+from bot.engine.engine import Engine
+from bot.engine.model import ButtonPress, ChatState, Command, Reply
+
+
+def walk(engine: Engine, lang: str = "nb") -> dict[str, Reply]:
+    """Every node reachable from /start and the commands, by pressing buttons; node id → reply."""
+    seen: dict[str, Reply] = {}
+    queue = [
+        engine.handle(ChatState(lang=lang), Command(c))
+        for c in ("start", "meny", "hjelp", "telefon", "merket", "personvern")
+    ]
+    while queue:
+        outcome = queue.pop()
+        for reply in outcome.replies:
+            if reply.node is None or reply.node in seen:
+                continue
+            seen[reply.node] = reply
+            for row in reply.keyboard:
+                for button in row:
+                    if button.callback_data is not None:
+                        queue.append(engine.handle(outcome.state, ButtonPress(button.callback_data)))
+    return seen
+
+
+@pytest.fixture(scope="module")
+def replies(engine: Engine) -> dict[str, Reply]:
+    """The reply for every node reached by buttons."""
+    return walk(engine)
+
+
+def test_every_node_is_reached_by_buttons_or_commands(replies: dict[str, Reply], scripts: Scripts) -> None:
+    # Nodes the engine sends by itself (fallback, deleted) are reached through their events instead.
+    by_event = {"ikke_forstatt", "slettet"}
+    assert set(scripts.language("nb").nodes) - by_event <= set(replies)
+    assert set(REQUIRED_NODES) - by_event <= set(replies)
+
+
+def test_every_reply_is_html_telegram_accepts(replies: dict[str, Reply]) -> None:
+    for node, reply in replies.items():
+        assert telegram_html.check(reply.text) is None, node
+        assert 0 < telegram_html.telegram_length(reply.text) <= 4096, node
+
+
+def test_every_button_fits_and_leads_somewhere(replies: dict[str, Reply], scripts: Scripts) -> None:
+    for node, reply in replies.items():
+        assert reply.keyboard, f"{node} has no buttons"
+        for row in reply.keyboard:
+            for button in row:
+                if button.url is not None:
+                    assert re.match(r"^(https?|tg)://", button.url), node
+                    continue
+                assert button.callback_data is not None and callbacks.fits(button.callback_data), node
+                target = callbacks.parse(button.callback_data)
+                assert isinstance(target, callbacks.GotoNode)
+                assert scripts.node("nb", target.node_id) is not None, (node, target)
+
+
+def test_the_menu_is_one_press_away_everywhere(replies: dict[str, Reply]) -> None:
+    menu_data = callbacks.goto(MENU)
+    for node, reply in replies.items():
+        if node in ("start", MENU):
+            continue
+        assert any(
+            b.callback_data in (menu_data, callbacks.goto("start")) for row in reply.keyboard for b in row
+        ), node
+
+
+def plain(reply: Reply) -> str:
+    """The text as the reader sees it."""
+    return telegram_html.visible_text(reply.text)
+
+
+@pytest.mark.parametrize(
+    ("node", "facts"),
+    [
+        ("telefon", ["400 38 800", "hverdager", "09.00–16.00", "1 virkedag"]),
+        ("telefon_samtalen", ["Advokatene Graasvold & Stenvaag", "anonym"]),
+        ("merket_soke", ["hei@balansekunstprosjektet.no"]),
+        ("merket_kurs", ["3"]),
+        ("merket_tildeling", ["1 år"]),
+        ("akutt", ["112", "113", "116 117"]),
+        ("start", ["112", "anonym"]),
+        ("om", ["2009", "over 100"]),
+        ("merket_piloter", ["Scenekunstbruket", "Musikkutstyrsordningen", "Norske Billedkunstnere"]),
+        ("personvern", ["30 dager", "48 timer", "ikke", "ende-til-ende-kryptert"]),
+    ],
+)
+def test_facts_are_present_where_promised(replies: dict[str, Reply], node: str, facts: list[str]) -> None:
+    for fact in facts:
+        assert fact in plain(replies[node]), (node, fact)
+
+
+def test_course_is_three_hours(replies: dict[str, Reply]) -> None:
+    assert re.search(r"\b3\b.{0,3}timer|tre timer", plain(replies["merket_kurs"]))
+
+
+def test_law_is_quoted_exactly(replies: dict[str, Reply]) -> None:
+    text = plain(replies["trakassering_loven"])
+    assert (
+        "uønsket seksuell oppmerksomhet som har som formål eller virkning å være krenkende, "
+        "skremmende, fiendtlig, nedverdigende, ydmykende eller plagsom"
+    ) in text
+    assert "likestillings- og diskrimineringsloven" in text
+    duty = plain(replies["arbeidsgiver_plikt"])
+    assert (
+        "Arbeidsgivere og ledelsen i organisasjoner og utdanningsinstitusjoner skal innenfor sitt "
+        "ansvarsområde forebygge og søke å hindre trakassering og seksuell trakassering"
+    ) in duty
+    assert "arbeidsmiljøloven" in duty and "§ 4-3" in duty
+
+
+def test_no_node_asks_who_the_reader_is(replies: dict[str, Reply]) -> None:
+    asking = re.compile(r"(hva heter du|hvor jobber du|ditt navn\?|oppgi navn|skriv navnet)", re.IGNORECASE)
+    for node, reply in replies.items():
+        assert not asking.search(plain(reply)), node
+
+
+def test_contact_details_come_only_from_the_facts_file(scripts: Scripts) -> None:
+    """A changed number is changed once: no script text writes a fact literally."""
+    literal = re.compile(r"400 ?38 ?800|hei@balansekunst|\b11[23]\b|116 ?117|116 ?123|\b0?9[.:]00|16[.:]00")
+    for path in scripts.files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.name == "facts.yaml" or not isinstance(data, dict) or "nodes" not in data:
+            continue
+        for node in data["nodes"]:
+            shown = [node["text"], node["title"], *(b["text"] for b in node.get("buttons", []))]
+            for text in shown:
+                assert not literal.search(text), (
+                    f"{path} node {node['id']}: write the fact as {{…}}: {text!r}"
+                )

@@ -1,0 +1,1 @@
+"""Test support: an offline fake of the Telegram Bot API and update builders."""

@@ -1,0 +1,257 @@
+"""`balansebot serve` end to end: a real process, real HTTP, the offline Bot API, a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.engine import callbacks
+from tests.conftest import ROOT
+from tests.support.fake_bot_api import FakeBotApi, FakeUser
+from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
+
+pytestmark = pytest.mark.slow
+TYPED = "når er telefonen åpen egentlig, lurer jeg på"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    """The offline Bot API."""
+    async with FakeBotApi() as server:
+        yield server
+
+
+def texts(fake: FakeBotApi, user: FakeUser) -> list[str]:
+    """The bot's messages to a user as they stand now (after edits)."""
+    return [m.text or "" for m in fake.bot_messages(user)]
+
+
+async def walk_main_paths(fake: FakeBotApi, kari: FakeUser) -> None:
+    """/start, a menu button (edited in place), a typed question, a sticker, an edited message."""
+    fake.send_command(kari, "start")
+    (greeting,) = await fake.wait_for_bot_messages(kari, 1)
+    assert "anonym" in (greeting.text or "")
+    assert callbacks.goto("telefon") in greeting.callback_datas
+
+    fake.press_button(kari, greeting, callbacks.goto("telefon"))
+    await fake.wait_for_call("editMessageText")
+    await fake.wait_for_call("answerCallbackQuery")
+    assert "400 38 800" in (fake.bot_messages(kari)[0].text or ""), "the menu message became the answer"
+
+    for command, expected in (
+        ("merket", "Balansemerket"),
+        ("personvern", "ende-til-ende"),
+        ("hjelp", "/slett"),
+    ):
+        before = len(fake.bot_messages(kari, include_deleted=True))
+        fake.send_command(kari, command)
+        messages = await fake.wait_for_bot_messages(kari, before + 1)
+        assert expected in (messages[-1].text or ""), command
+
+    count = len(fake.bot_messages(kari, include_deleted=True))
+    fake.send_text(kari, TYPED)
+    messages = await fake.wait_for_bot_messages(kari, count + 1)
+    assert "400 38 800" in (messages[-1].text or "")
+
+    fake.send_sticker(kari)
+    messages = await fake.wait_for_bot_messages(kari, count + 2)
+    assert "bare lese tekstmeldinger" in (messages[-1].text or "")
+
+    user_message = next(m for m in fake.messages(kari) if m.sender == "user" and m.text == TYPED)
+    fake.edit_text(kari, user_message, "endret")
+    messages = await fake.wait_for_bot_messages(kari, count + 3)
+    assert "bare nye meldinger" in (messages[-1].text or "")
+
+
+def assert_nothing_personal(served: Served, kari: FakeUser) -> None:
+    """Neither the database (with its WAL) nor the logs hold the chat id, the name or typed text."""
+    traces = {"log": served.log.read_bytes()}
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{served.database}{suffix}")
+        if path.exists():
+            traces[path.name] = path.read_bytes()
+    for where, content in traces.items():
+        for secret in (str(kari.id), kari.first_name, kari.username or "kari_test", TYPED, "endret"):
+            assert secret.encode() not in content, f"{secret!r} found in {where}"
+
+
+async def test_polling_conversation_commands_and_privacy(fake: FakeBotApi, tmp_path: Path) -> None:
+    kari = fake.add_user("Kari", username="kari_test")
+    async with serving(fake, tmp_path, webhook=False) as served:
+        await walk_main_paths(fake, kari)
+        commands = {c["command"]: c["description"] for c in fake.get_commands()}
+        assert set(commands) == {
+            "start",
+            "meny",
+            "telefon",
+            "merket",
+            "hjelp",
+            "personvern",
+            "slett",
+            "avbryt",
+        }
+        assert commands["slett"].startswith("Slett")
+        assert fake.webhook is None or not fake.webhook.url
+    assert_nothing_personal(served, kari)
+    with sqlite3.connect(served.database) as db:
+        (node, lang, messages) = db.execute("SELECT node, lang, messages FROM chat").fetchone()
+    assert (node, lang) == ("meny", "nb")
+    assert messages.count("[") > 5, "message ids are kept for /slett"
+
+
+async def test_slett_deletes_stored_state_and_messages(fake: FakeBotApi, tmp_path: Path) -> None:
+    kari = fake.add_user("Kari")
+    async with serving(fake, tmp_path, webhook=False) as served:
+        fake.send_command(kari, "start")
+        await fake.wait_for_bot_messages(kari, 1)
+        fake.send_text(kari, "hva er balansemerket")
+        await fake.wait_for_bot_messages(kari, 2)
+        fake.send_command(kari, "slett")
+        messages = await fake.wait_for_bot_messages(kari, 3)
+        await fake.wait_for_call("deleteMessages")
+        assert "slettet" in (messages[-1].text or "")
+        with sqlite3.connect(served.database) as db:
+            assert db.execute("SELECT count(*) FROM chat").fetchone() == (0,)
+        left = [m for m in fake.messages(kari) if not m.deleted]
+        assert [m.text for m in left] == [messages[-1].text], "only the confirmation is left"
+
+
+async def test_restart_mid_dialogue_loses_nothing(fake: FakeBotApi, tmp_path: Path) -> None:
+    kari = fake.add_user("Kari")
+    async with serving(fake, tmp_path, webhook=False):
+        fake.send_command(kari, "merket")
+        (badge,) = await fake.wait_for_bot_messages(kari, 1)
+    async with serving(fake, tmp_path, webhook=False) as served:
+        fake.press_button(kari, badge, callbacks.goto("merket_steg"))
+        await fake.wait_for_call("editMessageText")
+        # The edit in place proves the new process knew which message was the bot's latest.
+        assert "Kurs" in (fake.bot_messages(kari)[0].text or "")
+        assert len(fake.bot_messages(kari, include_deleted=True)) == 1
+    assert "Traceback" not in served.log_text()
+
+
+async def test_webhook_conversation_and_hardening(fake: FakeBotApi, tmp_path: Path) -> None:
+    kari = fake.add_user("Kari")
+    async with serving(fake, tmp_path, webhook=True) as served:
+        assert fake.webhook is not None and fake.webhook.url.endswith(WEBHOOK_PATH)
+        await walk_main_paths(fake, kari)
+        sent_before = len(fake.ops_for("sendMessage"))
+        update = {
+            "update_id": 10**6,
+            "message": {
+                "message_id": 99,
+                "date": 1,
+                "chat": {"id": kari.id, "type": "private"},
+                "from": kari.to_dict(),
+                "text": "/start",
+            },
+        }
+        url = served.url + WEBHOOK_PATH
+        async with aiohttp.ClientSession() as session:
+
+            async def post(body: bytes, secret: str | None = WEBHOOK_SECRET) -> int:
+                headers = {"Content-Type": "application/json"}
+                if secret is not None:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+                async with session.post(url, data=body, headers=headers) as response:
+                    return response.status
+
+            good = json.dumps(update).encode()
+            assert await post(good, secret=None) == 401
+            assert await post(good, secret="wrong") == 401
+            assert await post(good, secret=WEBHOOK_SECRET + "x") == 401
+            assert await post(b"{not json") == 400
+            assert await post(b"\xff\xfe") == 400
+            assert await post(b"[1, 2, 3]") == 400
+            assert await post(b'{"update_id": "x"}') == 400
+            assert await post(b'{"update_id": 5, "message": {"chat": 7}}') == 400
+            assert await post(b"{" + b'"a": "' + b"x" * 400_000 + b'"}') == 413
+            assert len(fake.ops_for("sendMessage")) == sent_before, "nothing rejected was processed"
+            async with session.get(served.url + "/healthz") as response:
+                assert response.status == 200
+                assert (await response.json())["status"] == "ok"
+            assert await post(good) == 200
+        assert len(fake.ops_for("sendMessage")) == sent_before + 1
+    assert_nothing_personal(served, kari)
+
+
+async def test_groups_and_channels_are_left_politely(fake: FakeBotApi, tmp_path: Path) -> None:
+    kari = fake.add_user("Kari")
+    group = fake.add_group("Korøvelse")
+    async with serving(fake, tmp_path, webhook=False):
+        fake.set_bot_status(group, "member", by=kari)
+        await fake.wait_for_call("leaveChat")
+        channel = fake.add_channel("Nyheter")
+        fake.post_to_channel(channel, "hei")
+        fake.send_command(kari, "start")
+        await fake.wait_for_bot_messages(kari, 1)
+    assert fake.bot_messages(channel) == []
+
+
+def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "balansebot: BOT_TOKEN is not set (the token from @BotFather)"
+    ]
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env={**env, "BOT_TOKEN": "nope"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "nope" not in bad.stderr
+    assert "BOT_TOKEN does not look like a bot token" in bad.stderr
+
+
+def test_broken_scripts_refuse_to_start(tmp_path: Path) -> None:
+    dialogues = tmp_path / "dialogues"
+    shutil.copytree(ROOT / "dialogues", dialogues)
+    (dialogues / "nb" / "om.yaml").write_text(
+        "topic: om\nnodes:\n  - id: om\n    title: Om\n    text: <br>\n", encoding="utf-8"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "BOT_TOKEN": "123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh",
+        "DIALOGUES_DIR": str(dialogues),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "dialogues/nb/om.yaml:5: error: Telegram does not support the tag <br>" in result.stderr
+
+
+async def test_sigterm_stops_cleanly(fake: FakeBotApi, tmp_path: Path) -> None:
+    async with serving(fake, tmp_path, webhook=True) as served:
+        pass
+    assert served.process.returncode == 0
+    assert "stopping: finishing updates in flight" in served.log_text()

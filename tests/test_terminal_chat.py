@@ -1,0 +1,83 @@
+"""`balansebot chat` in the terminal: buttons by number, free text, commands, readable HTML."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.adapters.terminal import run_chat
+from bot.adapters.terminal_render import html_to_terminal
+from bot.engine.engine import Engine
+from tests.conftest import ROOT
+
+
+def chat(engine: Engine, typed: str) -> str:
+    """Run a whole terminal conversation and return what was printed."""
+    out = io.StringIO()
+    run_chat(engine, io.StringIO(typed), out, color=False)
+    return out.getvalue()
+
+
+def test_greeting_then_numbered_buttons(engine: Engine) -> None:
+    out = chat(engine, "")
+    assert "anonym" in out
+    assert "[1] Hva er seksuell trakassering?" in out
+
+
+def test_press_a_number_then_ask_a_question(engine: Engine) -> None:
+    out = chat(engine, "3\nhvordan blir vi med i balansemerket\n/telefon\n/quit\n")
+    assert "Rådgivningstelefonen" in out
+    assert "Ring 400 38 800" in out
+    assert "Balansemerket" in out
+
+
+def test_a_number_without_a_button_is_explained(engine: Engine) -> None:
+    out = chat(engine, "99\n")
+    assert "choose a number from 1 to" in out
+
+
+def test_html_is_rendered_readably() -> None:
+    rendered = html_to_terminal(
+        '<b>Fet</b> og <a href="https://balansekunst.no">lenke</a> &amp; '
+        "<blockquote>sitat\nlinje to</blockquote>",
+        color=False,
+    )
+    assert rendered == "Fet og lenke (https://balansekunst.no) & │ sitat\n│ linje to"
+    assert "\x1b[1m" in html_to_terminal("<b>x</b>", color=True)
+
+
+def test_the_readme_command_runs_without_token_or_network() -> None:
+    """`uv run balansebot chat` as a person would start it (here through the same entry point)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="1\n/quit\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Hva er seksuell trakassering" in result.stdout
+    assert "\x1b[" not in result.stdout
+
+
+def test_chat_refuses_broken_scripts(tmp_path: Path) -> None:
+    target = tmp_path / "dialogues"
+    shutil.copytree(ROOT / "dialogues", target)
+    (target / "nb" / "om.yaml").write_text("topic: om\nnodes: [\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--dialogues", str(target)],
+        input="",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "dialogues/nb/om.yaml:" in result.stderr and "not valid YAML" in result.stderr
