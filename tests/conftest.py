@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,3 +59,19 @@ Reload = Callable[[Path], LoadResult]
 def reload(catalogs: Catalogs) -> Reload:
     """Load a dialogues folder the way the bot does."""
     return lambda folder: load_scripts(folder, catalogs)
+
+
+def run_balansebot(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, typed: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run `balansebot ARGS` as its own process (as `uv run balansebot` would) and capture it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env if env is not None else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        input=typed,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.adapters.terminal import run_chat
 from bot.adapters.terminal_render import html_to_terminal
 from bot.engine.engine import Engine
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_balansebot
 
 
 def chat(engine: Engine, typed: str) -> str:
@@ -51,16 +49,7 @@ def test_html_is_rendered_readably() -> None:
 
 def test_the_readme_command_runs_without_token_or_network() -> None:
     """`uv run balansebot chat` as a person would start it (here through the same entry point)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "chat"],
-        input="1\n/quit\n",
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
-        check=False,
-    )
+    result = run_balansebot("chat", env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"}, typed="1\n/quit\n")
     assert result.returncode == 0, result.stderr
     assert "Hva er seksuell trakassering" in result.stdout
     assert "\x1b[" not in result.stdout
@@ -70,14 +59,6 @@ def test_chat_refuses_broken_scripts(tmp_path: Path) -> None:
     target = tmp_path / "dialogues"
     shutil.copytree(ROOT / "dialogues", target)
     (target / "nb" / "om.yaml").write_text("topic: om\nnodes: [\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--dialogues", str(target)],
-        input="",
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    result = run_balansebot("chat", "--dialogues", str(target))
     assert result.returncode == 1
     assert "dialogues/nb/om.yaml:" in result.stderr and "not valid YAML" in result.stderr

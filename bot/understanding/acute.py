@@ -7,7 +7,8 @@ matches any word starting with it; longer words tolerate a typo.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Mapping
 
 from rapidfuzz import fuzz
 
@@ -17,17 +18,7 @@ from bot.understanding.text import words
 TYPO_MIN_LENGTH = 5
 TYPO_RATIO = 85
 
-
-@dataclass(frozen=True)
-class _Phrase:
-    parts: tuple[str, ...]
-
-    def found_in(self, message: list[str]) -> bool:
-        span = len(self.parts)
-        return any(
-            all(_word_matches(p, w) for p, w in zip(self.parts, message[i : i + span], strict=True))
-            for i in range(len(message) - span + 1)
-        )
+Phrase = tuple[str, ...]
 
 
 def _word_matches(pattern: str, word: str) -> bool:
@@ -44,14 +35,22 @@ def _word_matches(pattern: str, word: str) -> bool:
     )
 
 
-def _phrase(text: str) -> _Phrase:
+def _phrase(text: str) -> Phrase:
     parts: list[str] = []
     for raw in text.split():
         folded = words(raw)  # words() drops the '*', so it is put back on the last part by hand
         if folded and raw.endswith("*"):
             folded[-1] += "*"
         parts.extend(folded)
-    return _Phrase(tuple(parts))
+    return tuple(parts)
+
+
+def _found(phrase: Phrase, where: Mapping[str, set[int]]) -> bool:
+    """True when the phrase's words stand one after another somewhere in the message."""
+    return any(
+        all(start + offset in where.get(part, ()) for offset, part in enumerate(phrase[1:], start=1))
+        for start in where.get(phrase[0], ())
+    )
 
 
 class AcuteDetector:
@@ -61,10 +60,23 @@ class AcuteDetector:
         self.node = rules.node
         self._rules = [[[_phrase(p) for p in group] for group in rule] for rule in rules.rules]
         self._never = [_phrase(p) for p in rules.never_when]
+        # Pattern words by first letter: each message word is compared only with its bucket, once.
+        self._by_letter: dict[str, set[str]] = defaultdict(set)
+        for phrase in [*self._never, *(p for rule in self._rules for group in rule for p in group)]:
+            for part in phrase:
+                self._by_letter[part[0]].add(part)
 
     def is_acute(self, text: str) -> bool:
         """True when the message matches a rule and no 'never when' phrase."""
         message = words(text)
-        if not message or any(p.found_in(message) for p in self._never):
+        if not message:
             return False
-        return any(all(any(p.found_in(message) for p in group) for group in rule) for rule in self._rules)
+        # Where each pattern word matches: phrases are then tried only where their first word is.
+        where: dict[str, set[int]] = defaultdict(set)
+        for position, word in enumerate(message):
+            for part in self._by_letter.get(word[0], ()):
+                if _word_matches(part, word):
+                    where[part].add(position)
+        if any(_found(p, where) for p in self._never):
+            return False
+        return any(all(any(_found(p, where) for p in group) for group in rule) for rule in self._rules)

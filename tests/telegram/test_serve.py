@@ -6,8 +6,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import aiohttp
 import pytest
 
 from bot.engine import callbacks
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_balansebot
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 
@@ -199,28 +197,12 @@ async def test_groups_and_channels_are_left_politely(fake: FakeBotApi, tmp_path:
 
 def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_balansebot("serve", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "balansebot: BOT_TOKEN is not set (the token from @BotFather)"
     ]
-    bad = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
-        env={**env, "BOT_TOKEN": "nope"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    bad = run_balansebot("serve", cwd=tmp_path, env={**env, "BOT_TOKEN": "nope"})
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "nope" not in bad.stderr
     assert "BOT_TOKEN does not look like a bot token" in bad.stderr
 
@@ -237,15 +219,7 @@ def test_broken_scripts_refuse_to_start(tmp_path: Path) -> None:
         "DIALOGUES_DIR": str(dialogues),
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_balansebot("serve", cwd=ROOT, env=env)
     assert result.returncode == 1
     assert "dialogues/nb/om.yaml:5: error: Telegram does not support the tag <br>" in result.stderr
 

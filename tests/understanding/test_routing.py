@@ -1,0 +1,120 @@
+"""Free text reaches the right answer: accuracy on labelled messages, acute danger first, honest fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.content.scripts import ACUTE, FALLBACK, Scripts
+from bot.engine.engine import Engine
+from bot.engine.model import ChatState, FreeText
+from bot.i18n import Catalogs
+from bot.understanding.evaluation import Report, evaluate, load_examples
+from tests.conftest import Reload
+
+HERE = Path(__file__).parent
+LABELLED = HERE / "labelled.yaml"
+HELDOUT = HERE / "heldout.yaml"
+ACCURACY_BAR = 0.95
+# The held-out set was written without seeing the scripts and is never tuned on; its bar is lower,
+# and its figure is what to expect from people the scripts were not written for.
+HELDOUT_BAR = 0.85
+
+
+@pytest.fixture(scope="module")
+def report(engine: Engine) -> Report:
+    """The engine's answers to every labelled message."""
+    return evaluate(engine, load_examples(LABELLED))
+
+
+def describe(report: Report) -> str:
+    """Accuracy per node and every miss, as `balansebot confusion` prints them."""
+    lines = [f"{node:>24} {right}/{total}" for node, (right, total) in report.per_node().items()]
+    lines += [f"{v.example.expect} -> {v.answered}: {v.example.text!r}" for v in report.misses()]
+    return "\n".join(lines)
+
+
+def test_the_labelled_set_is_real_and_complete(scripts: Scripts) -> None:
+    examples = load_examples(LABELLED)
+    assert len(examples) >= 200
+    nodes = set(scripts.language("nb").nodes)
+    assert {e.expect for e in examples} <= nodes
+    assert {e.lang for e in examples} == {"nb", "nn", "en"}
+    assert sum(e.expect == FALLBACK for e in examples) >= 30
+    assert sum(len(e.text) > 140 for e in examples) >= 20, "long, rambling messages are part of it"
+
+
+def test_top1_accuracy_is_above_the_bar(report: Report) -> None:
+    print(describe(report))
+    assert report.accuracy >= ACCURACY_BAR, describe(report)
+
+
+def test_every_acute_message_gets_acute_help_and_nothing_else_does(report: Report) -> None:
+    assert [v.example.text for v in report.acute_misses(ACUTE)] == []
+    assert [v.example.text for v in report.false_alarms(ACUTE)] == []
+    assert sum(v.example.expect == ACUTE for v in report.verdicts) >= 40
+
+
+def test_out_of_scope_always_gets_the_honest_fallback(report: Report) -> None:
+    wrong = [
+        (v.example.text, v.answered)
+        for v in report.verdicts
+        if v.example.expect == FALLBACK and (v.answered != FALLBACK or v.ambiguous)
+    ]
+    assert wrong == []
+
+
+def test_heldout_set_generalises(engine: Engine) -> None:
+    heldout = evaluate(engine, load_examples(HELDOUT))
+    print(f"held-out top-1 accuracy {heldout.accuracy:.1%}\n{describe(heldout)}")
+    assert heldout.accuracy >= HELDOUT_BAR, describe(heldout)
+    assert heldout.acute_misses(ACUTE) == []
+    assert heldout.false_alarms(ACUTE) == []
+
+
+def test_ordinary_questions_about_violence_are_not_alarms(engine: Engine) -> None:
+    for text in (
+        "hva er voldtekt i loven",
+        "er trusler trakassering",
+        "kan man anmelde vold som skjedde i fjor",
+    ):
+        assert engine.handle(ChatState(), FreeText(text)).route != "acute", text
+
+
+def test_two_equally_likely_topics_ask_mente_du(engine: Engine) -> None:
+    outcome = engine.handle(ChatState(), FreeText("personvern og telefon"))
+    assert outcome.route == "ambiguous"
+    assert set(outcome.nodes) == {"personvern", "telefon"}
+    assert outcome.state == ChatState(), "asking is not moving"
+    (reply,) = outcome.replies
+    assert "Mente du" in reply.text
+    titles = [b.text for row in reply.keyboard for b in row]
+    assert titles[:2] in (["Personvern", "Rådgivningstelefonen"], ["Rådgivningstelefonen", "Personvern"])
+    assert titles[-1] == "↩️ Til menyen"
+
+
+def test_a_wrong_answer_is_fixed_by_editing_only_a_dialogue_file(
+    dialogues_copy: Path, reload: Reload, catalogs: Catalogs
+) -> None:
+    question = "finnes det en podkast om dette"
+    before = reload(dialogues_copy)
+    assert before.scripts is not None
+    engine = Engine(before.scripts, catalogs)
+    assert engine.handle(ChatState(), FreeText(question)).route == "fallback"
+
+    path = dialogues_copy / "nb" / "om.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "    keywords: [" in text
+    path.write_text(text.replace("    keywords: [", "    keywords: [podkast, ", 1), encoding="utf-8")
+    after = reload(dialogues_copy)
+    assert after.scripts is not None
+    outcome = Engine(after.scripts, catalogs).handle(ChatState(), FreeText(question))
+    assert (outcome.route, outcome.nodes) == ("node", ("om",))
+
+
+def test_confusion_command_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["confusion"]) == 0
+    out = capsys.readouterr().out
+    assert "top-1 accuracy" in out and "acute missed 0, false alarms 0" in out
