@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -41,3 +42,9 @@ class Catalogs:
     def get(self, lang: str) -> gettext.NullTranslations:
         """The catalogue for `lang`; untranslated strings stay as their English msgid."""
         return self.translations.get(lang) or gettext.NullTranslations()
+
+
+def language_name(lang: str) -> str:
+    """A language's name in itself, as CLDR writes it ("norsk bokmål" → "Norsk bokmål")."""
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from bot.adapters.terminal_render import render_reply
-from bot.engine.engine import Engine
+from bot.engine.engine import Engine, choose_language
 from bot.engine.model import ButtonPress, ChatState, Command, Event, ForgetChat, FreeText
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "/q"})
@@ -27,12 +27,12 @@ def parse_input(line: str, choices: list[str | None]) -> Event | None:
     return FreeText(text)
 
 
-def run_chat(engine: Engine, stdin: TextIO, stdout: TextIO, *, color: bool) -> None:
+def run_chat(engine: Engine, stdin: TextIO, stdout: TextIO, *, color: bool, lang: str = "nb") -> None:
     """Read lines until end of input or /quit, answering each like the bot would on Telegram."""
     stdout.write(
         "Balansebot in the terminal. Type a number to press a button, a question, or /quit to leave.\n\n"
     )
-    state = ChatState()
+    state = ChatState(lang=choose_language(lang, engine.scripts.languages))
     event: Event | None = Command("start")
     choices: list[str | None] = []
     while True:

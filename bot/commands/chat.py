@@ -16,6 +16,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser = sub.add_parser("chat", help="talk to the bot in the terminal (no token, no network)")
     parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
     parser.add_argument("--no-color", action="store_true", help="plain text without terminal styles")
+    parser.add_argument("--lang", choices=("nb", "nn", "en"), default="nb", help="the language to start in")
     parser.set_defaults(run=run)
 
 
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     engine = engine_or_exit(args.dialogues)
     color = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
     try:
-        run_chat(engine, sys.stdin, sys.stdout, color=color)
+        run_chat(engine, sys.stdin, sys.stdout, color=color, lang=args.lang)
     except KeyboardInterrupt:
         print()
     return 0

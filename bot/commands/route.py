@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     engine = engine_or_exit(args.dialogues)
     outcome = engine.handle(ChatState(lang=args.lang), FreeText(args.text))
     print(f"answer: {outcome.route} → {', '.join(outcome.nodes) or '-'}")
-    router = engine.router(args.lang)
+    router = engine.router()
     print("words understood: " + ", ".join(f"{t}×{w:g}" for t, w in router.features(args.text).items()))
     for match in router.route(args.text).candidates:
         print(f"  {match.score:6.2f}  {match.node}")

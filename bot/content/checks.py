@@ -11,7 +11,7 @@ from bot.content import telegram_html
 from bot.content.facts import Facts, placeholders
 from bot.content.models import AcuteFile, Node
 from bot.content.problems import Problem
-from bot.content.scripts import BUILT_IN_COMMANDS, REQUIRED_NODES, SOURCE_LANGUAGE
+from bot.content.scripts import BUILT_IN_COMMANDS, BUILT_IN_NODES, REQUIRED_NODES, SOURCE_LANGUAGE
 from bot.content.yaml_source import YamlDocument
 from bot.engine import callbacks
 from bot.i18n import Catalogs
@@ -32,6 +32,7 @@ def check_language(
     catalogs: Catalogs,
     *,
     complete: bool = True,
+    source_ids: frozenset[str] = frozenset(),
 ) -> list[Problem]:
     """Every problem in one language's scripts (links between files only when all files loaded)."""
     problems: list[Problem] = []
@@ -57,7 +58,8 @@ def check_language(
                 problems.extend(_check_command(node, doc, loc, commands))
             problems.extend(_check_node(node, doc, loc, facts, lang, catalogs))
 
-    known = set(first_seen)
+    # A translation may lead to a node it has not translated yet: readers then get the Bokmål one.
+    known = set(first_seen) | BUILT_IN_NODES | set(source_ids)
     if not complete:
         return problems
     for item in loaded:
@@ -92,14 +94,48 @@ def check_language(
 
 
 def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
-    """Nodes of the Bokmål source that another language has not translated (shown in Bokmål)."""
-    source = {n.id for f in by_lang.get(SOURCE_LANGUAGE, []) for n in f.script.nodes}
+    """Bokmål nodes another language lacks (readers get Bokmål), and translations older than their source."""
+    source = {n.id: n for f in by_lang.get(SOURCE_LANGUAGE, []) for n in f.script.nodes}
     problems: list[Problem] = []
-    for lang, loaded in by_lang.items():
+    for lang, loaded in sorted(by_lang.items()):
         if lang == SOURCE_LANGUAGE or not loaded:
             continue
-        present = {n.id for f in loaded for n in f.script.nodes}
-        for missing in sorted(source - present):
+        present: set[str] = set()
+        for item in loaded:
+            for index, node in enumerate(item.script.nodes):
+                present.add(node.id)
+                original = source.get(node.id)
+                if original is None:
+                    problems.append(
+                        Problem(
+                            item.doc.path,
+                            item.doc.line_of(("nodes", index, "id")),
+                            f"`{node.id}` has no Bokmål node to be a translation of",
+                            "use the id of the Bokmål node this translates (see `balansebot translations "
+                            "--fingerprints`), or add the node to dialogues/nb/ first.",
+                        )
+                    )
+                    continue
+                current = original.fingerprint()
+                if node.translated_from != current:
+                    line = item.doc.line_of(
+                        ("nodes", index, "translated_from" if node.translated_from else "id")
+                    )
+                    what = (
+                        "has no `translated_from`"
+                        if node.translated_from is None
+                        else "is older than its Bokmål text"
+                    )
+                    problems.append(
+                        Problem(
+                            item.doc.path,
+                            line,
+                            f"the {lang} translation of `{node.id}` {what}",
+                            f"bring it in line with the Bokmål node, then set `translated_from: {current}`.",
+                            "warning",
+                        )
+                    )
+        for missing in sorted(set(source) - present):
             problems.append(
                 Problem(
                     loaded[0].doc.path.parent,

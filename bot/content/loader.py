@@ -101,12 +101,24 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs) -> LoadResult:
             incomplete.add(lang_dir.name)
 
     if facts is not None:
+        source_ids = frozenset(
+            n.id for f in parsed.get(SOURCE_LANGUAGE, ([], None))[0] for n in f.script.nodes
+        )
         for lang, (loaded, acute) in parsed.items():
             # With a file unreadable, links into it would only add noise to the real error.
             problems.extend(
-                checks.check_language(lang, loaded, acute, facts, catalogs, complete=lang not in incomplete)
+                checks.check_language(
+                    lang,
+                    loaded,
+                    acute,
+                    facts,
+                    catalogs,
+                    complete=lang not in incomplete,
+                    source_ids=source_ids,
+                )
             )
-        problems.extend(checks.check_translations(parsed_nodes(parsed)))
+        if SOURCE_LANGUAGE not in incomplete:  # translations are compared with a complete source
+            problems.extend(checks.check_translations(parsed_nodes(parsed)))
     problems.sort(key=lambda p: (p.severity != "error", str(p.path), p.line))
     if facts is None or any(p.severity == "error" for p in problems):
         return LoadResult(None, problems)
@@ -239,6 +251,7 @@ def _render_language(
                 keywords=tuple(node.keywords),
                 end=node.end,
                 source=Source(item.doc.path, item.doc.line_of(("nodes", index))),
+                fingerprint=node.fingerprint(),
             )
     rules = None
     if acute is not None:

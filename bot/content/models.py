@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -45,6 +46,13 @@ class Node(_Strict):
     keywords: list[str] = Field(default_factory=list)
     end: bool = False
     """True when the menu button alone is a fine way on (otherwise a node without buttons is a dead end)."""
+    translated_from: str | None = None
+    """In a translation: the fingerprint of the Bokmål node it was made from (`balansebot translations`)."""
+
+    def fingerprint(self) -> str:
+        """A short hash of what a reader sees (title, text, buttons); when it changes, translate again."""
+        shown = "\n".join([self.title, self.text.strip(), *(b.text for b in self.buttons)])
+        return hashlib.sha256(shown.encode()).hexdigest()[:8]
 
 
 class ScriptFile(_Strict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.content.facts import Facts
@@ -19,6 +19,9 @@ START, MENU, HELP, FALLBACK, ACUTE, PRIVACY, DELETED = (
     "slettet",
 )
 REQUIRED_NODES = (START, MENU, HELP, FALLBACK, ACUTE, PRIVACY, DELETED)
+# A button may lead here; the engine shows the language choice itself.
+LANGUAGE_NODE = "sprak"
+BUILT_IN_NODES = frozenset({LANGUAGE_NODE})
 # Commands the engine handles itself; scripts may not claim them for a node.
 BUILT_IN_COMMANDS = frozenset({"slett", "avbryt", "sprak", "språk"})
 SOURCE_LANGUAGE = "nb"
@@ -58,6 +61,8 @@ class ScriptNode:
     keywords: tuple[str, ...]
     end: bool
     source: Source
+    fingerprint: str = ""
+    """Of the text as written (see Node.fingerprint): what translations record as their source."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,28 @@ class Scripts:
     def language(self, lang: str) -> LanguageScript:
         """The script for `lang`, or the source language's when there is none."""
         return self.languages.get(lang) or self.languages[SOURCE_LANGUAGE]
+
+    def for_routing(self) -> LanguageScript:
+        """The source language's nodes, each with the phrases and keywords of every translation.
+
+        Node ids are shared across languages, so one router understands a Nynorsk or English
+        question whatever language the chat has chosen; the answer is then shown in that language.
+        """
+        source = self.languages[SOURCE_LANGUAGE]
+        others = [s for lang, s in sorted(self.languages.items()) if lang != SOURCE_LANGUAGE]
+        nodes = {}
+        for node_id, node in source.nodes.items():
+            translations = [s.nodes[node_id] for s in others if node_id in s.nodes]
+            nodes[node_id] = replace(
+                node,
+                phrases=node.phrases + tuple(p for t in translations for p in t.phrases),
+                keywords=node.keywords + tuple(k for t in translations for k in t.keywords),
+            )
+        synonyms: dict[str, str] = {}
+        for script in [*others, source]:  # the source language's synonyms win a conflict
+            synonyms.update(script.synonyms)
+        ignore = frozenset().union(*(s.ignore for s in self.languages.values()))
+        return LanguageScript(SOURCE_LANGUAGE, nodes, source.acute, synonyms, ignore)
 
     def node(self, lang: str, node_id: str) -> ScriptNode | None:
         """A node in `lang`, falling back to the source language when not translated."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 MAX_CALLBACK_BYTES = 64
 _GOTO = "n:"
+_LANGUAGE = "l:"
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,14 @@ class UnknownButton:
     """Callback data we do not understand (forged, or from a far older version)."""
 
 
-Press = GotoNode | UnknownButton
+@dataclass(frozen=True)
+class ChooseLanguage:
+    """Switch the chat to another language."""
+
+    lang: str
+
+
+Press = GotoNode | ChooseLanguage | UnknownButton
 
 
 def goto(node_id: str) -> str:
@@ -32,8 +40,15 @@ def goto(node_id: str) -> str:
     return f"{_GOTO}{node_id}"
 
 
+def language(lang: str) -> str:
+    """Callback data for a button that switches to `lang`."""
+    return f"{_LANGUAGE}{lang}"
+
+
 def parse(data: str | None) -> Press:
     """Read callback data from Telegram; anything odd becomes UnknownButton."""
+    if data and data.startswith(_LANGUAGE) and data[len(_LANGUAGE) :] in ("nb", "nn", "en"):
+        return ChooseLanguage(data[len(_LANGUAGE) :])
     if data and data.startswith(_GOTO) and len(data.encode()) <= MAX_CALLBACK_BYTES:
         node_id = data[len(_GOTO) :]
         if node_id.isascii() and node_id.replace("_", "").isalnum() and node_id.islower():

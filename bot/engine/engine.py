@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterable
+from dataclasses import replace
 
 from bot.content.scripts import (
     DELETED,
     FALLBACK,
+    LANGUAGE_NODE,
     MENU,
     SOURCE_LANGUAGE,
     START,
@@ -27,11 +30,13 @@ from bot.engine.model import (
     Reply,
     RouteKind,
 )
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, language_name
 from bot.understanding.acute import AcuteDetector
 from bot.understanding.router import Router, Vocabulary
 
 MENU_NODES = frozenset({START, MENU})
+LANGUAGE_COMMANDS = frozenset({"sprak", "språk", "language"})
+LANGUAGE_ORDER = ("nb", "nn", "en")
 EDITED = "edited_message"
 MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routing
 
@@ -42,9 +47,8 @@ class Engine:
     def __init__(self, scripts: Scripts, catalogs: Catalogs) -> None:
         self.scripts = scripts
         self.catalogs = catalogs
-        self._routers = {
-            lang: Router(s, Vocabulary(s.synonyms, s.ignore)) for lang, s in scripts.languages.items()
-        }
+        merged = scripts.for_routing()
+        self._router = Router(merged, Vocabulary(merged.synonyms, merged.ignore))
         source_rules = scripts.language(SOURCE_LANGUAGE).acute
         self._acute = {
             lang: AcuteDetector(rules)
@@ -71,9 +75,9 @@ class Engine:
                     note = _("I can only read text messages. Here is the menu:")
                 return self._menu_with_note(state, note)
 
-    def router(self, lang: str) -> Router:
-        """The free-text router for a language (for staff tools)."""
-        return self._routers.get(lang) or self._routers[SOURCE_LANGUAGE]
+    def router(self) -> Router:
+        """The free-text router, shared by every language (for staff tools)."""
+        return self._router
 
     def _command(self, state: ChatState, name: str) -> Outcome:
         _ = self._t(state).gettext
@@ -88,6 +92,8 @@ class Engine:
                 "node",
                 (DELETED,),
             )
+        if name in LANGUAGE_COMMANDS:
+            return self._language_choice(state)
         if name == "avbryt":
             return self._menu_with_note(state, _("There is nothing to cancel. Here is the menu:"))
         node = self.scripts.language(state.lang).command_node(name)
@@ -99,8 +105,12 @@ class Engine:
 
     def _press(self, state: ChatState, data: str | None) -> Outcome:
         press = callbacks.parse(data)
+        if isinstance(press, callbacks.GotoNode) and press.node_id == LANGUAGE_NODE:
+            return self._language_choice(state)
         if isinstance(press, callbacks.GotoNode) and self.scripts.node(state.lang, press.node_id):
             return self._show(state, press.node_id)
+        if isinstance(press, callbacks.ChooseLanguage) and press.lang in self.scripts.languages:
+            return self._show(replace(state, lang=press.lang), MENU)
         # A button from an old message or an older version of the scripts: never an error.
         _ = self._t(state).gettext
         return self._menu_with_note(state, _("That button is no longer in use. Here is the menu:"))
@@ -109,7 +119,7 @@ class Engine:
         detector = self._acute.get(state.lang) or self._acute.get(SOURCE_LANGUAGE)
         if detector is not None and detector.is_acute(text):
             return self._show(state, detector.node, route="acute")
-        result = self.router(state.lang).route(text, state.node)
+        result = self._router.route(text, state.node)
         close = result.close_runners_up
         if close:
             _ = self._t(state).gettext
@@ -122,6 +132,17 @@ class Engine:
         if result.best is None:
             return self._show(state, FALLBACK, route="fallback")
         return self._show(state, result.best.node)
+
+    def _language_choice(self, state: ChatState) -> Outcome:
+        """Each available language, named in itself, as a button."""
+        _ = self._t(state).gettext
+        keyboard = tuple(
+            (Button(language_name(lang), callback_data=callbacks.language(lang)),)
+            for lang in LANGUAGE_ORDER
+            if lang in self.scripts.languages
+        )
+        reply = Reply(_("Which language would you like?"), (*keyboard, self._menu_row(state)), LANGUAGE_NODE)
+        return Outcome((reply,), state, nodes=(LANGUAGE_NODE,))
 
     def _show(self, state: ChatState, node_id: str, route: RouteKind = "node") -> Outcome:
         node = self._node(state, node_id)
@@ -161,3 +182,10 @@ class Engine:
 
     def _t(self, state: ChatState) -> gettext.NullTranslations:
         return self.catalogs.get(state.lang)
+
+
+def choose_language(language_code: str | None, available: Iterable[str]) -> str:
+    """A new chat's language from Telegram's language_code: nb/no → Bokmål, nn → Nynorsk, else English."""
+    code = (language_code or "").lower().replace("_", "-").split("-")[0]
+    wanted = {"nb": "nb", "no": "nb", "nn": "nn", "": SOURCE_LANGUAGE}.get(code, "en")
+    return wanted if wanted in set(available) else SOURCE_LANGUAGE

@@ -19,4 +19,5 @@ def command_menu(catalogs: Catalogs, lang: str) -> list[BotCommand]:
         BotCommand("personvern", _("What the bot stores")),
         BotCommand("slett", _("Delete what the bot stores about you")),
         BotCommand("avbryt", _("Cancel what you are doing")),
+        BotCommand("sprak", _("Change language")),
     ]

@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import BadRequest
 
 from bot.content.scripts import Scripts
-from bot.engine.engine import Engine
+from bot.engine.engine import Engine, choose_language
 from bot.engine.model import ChatState, Event, ForgetChat
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import ChatStore, StoredChat
@@ -33,6 +33,8 @@ class Incoming:
     pressed_message_id: int | None = None
     """The bot message whose button was pressed."""
     callback_query_id: str | None = None
+    language_code: str | None = None
+    """Telegram's guess of the user's language; chooses the language of a new chat only."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ class Conversations:
         engine = self._engine()
         retention = Retention.from_scripts(engine.scripts)
         key = self._pseudonyms.chat_key(incoming.chat_id)
-        stored = await self._store.load(key) or StoredChat(ChatState())
+        stored = await self._store.load(key) or StoredChat(
+            ChatState(lang=choose_language(incoming.language_code, engine.scripts.languages))
+        )
         outcome = engine.handle(stored.state, incoming.event)
         if incoming.callback_query_id is not None:
             await _answer_callback(bot, incoming.callback_query_id)

@@ -136,7 +136,15 @@ async def _handle(
     chat = update.effective_chat
     if chat is None:
         return
-    incoming = Incoming(chat.id, event, message_id, pressed_message_id, callback_query_id)
+    user = update.effective_user
+    incoming = Incoming(
+        chat.id,
+        event,
+        message_id,
+        pressed_message_id,
+        callback_query_id,
+        user.language_code if user else None,
+    )
     await _conversations(context).handle(context.bot, incoming)
 
 

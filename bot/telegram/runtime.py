@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
+from bot.content.scripts import SOURCE_LANGUAGE
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
@@ -29,6 +30,7 @@ from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
+COMMAND_LANGUAGES = ((None, "en"), ("nb", "nb"), ("no", "nb"), ("nn", "nn"))
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 RATE_LIMIT_RETRIES = 5
 HEALTH_TIMEOUT_SECONDS = 2.0
@@ -67,7 +69,12 @@ class Runtime:
         """Start taking updates: register the webhook (our server listens by now) or start polling."""
         settings = self.settings
         assert self.application is not None  # noqa: S101 - start() came first
-        await self.application.bot.set_my_commands(command_menu(self.catalogs, "nb"))
+        # Telegram shows each user the list for their app's language; everyone else gets English.
+        for language_code, lang in COMMAND_LANGUAGES:
+            shown = lang if lang in self.engine.scripts.languages else SOURCE_LANGUAGE
+            await self.application.bot.set_my_commands(
+                command_menu(self.catalogs, shown), language_code=language_code
+            )
         if settings.webhook_url is not None:
             secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
             await self.application.bot.set_webhook(

@@ -34,7 +34,7 @@ def main() -> None:
     for _ in range(ROUNDS):
         for text in texts:
             t0 = time.perf_counter()
-            engine.router("nb").route(text)
+            engine.router().route(text)
             t1 = time.perf_counter()
             engine.handle(ChatState(), FreeText(text))
             t2 = time.perf_counter()

@@ -285,3 +285,37 @@ def test_facts_the_runtime_acts_on_must_be_numbers(dialogues_copy: Path, reload:
     assert error.path == Path("dialogues/facts.yaml")
     assert error.line == line_of(facts, "retention_days: tretti")
     assert "`privacy.retention_days` must be a whole number" in error.message
+
+
+def test_a_translation_must_follow_a_bokmal_node(dialogues_copy: Path, reload: Reload) -> None:
+    (dialogues_copy / "en").mkdir(exist_ok=True)
+    extra = dialogues_copy / "en" / "extra.yaml"
+    extra.write_text(
+        "topic: extra\nnodes:\n  - id: only_in_english\n    title: Extra\n    text: Hello.\n    end: true\n",
+        encoding="utf-8",
+    )
+    result = reload(dialogues_copy)
+    assert result.scripts is None
+    error = next(p for p in result.errors if "no Bokmål node" in p.message)
+    assert (error.path, error.line) == (Path("dialogues/en/extra.yaml"), 3)
+
+
+def test_a_changed_bokmal_text_makes_its_translations_stale(dialogues_copy: Path, reload: Reload) -> None:
+    (dialogues_copy / "nn" / "om.yaml").unlink()
+    before = reload(dialogues_copy)
+    assert before.scripts is not None
+    fingerprint = before.scripts.language("nb").nodes["om"].fingerprint
+    (dialogues_copy / "nn" / "om_test.yaml").write_text(
+        "topic: om\nnodes:\n  - id: om\n    title: Om Balansekunst\n    text: Om oss.\n"
+        f"    translated_from: {fingerprint}\n    end: true\n",
+        encoding="utf-8",
+    )
+    fresh = reload(dialogues_copy)
+    assert not [p for p in fresh.problems if "`om`" in p.message and "nn" in p.message]
+    edit(dialogues_copy / "nb" / "om.yaml", "    text: |\n", "    text: |\n      Ny første linje.\n")
+    stale = reload(dialogues_copy)
+    warning = next(p for p in stale.problems if "nn translation of `om` is older" in p.message)
+    assert warning.severity == "warning"
+    assert warning.line == 6
+    current = stale.scripts.language("nb").nodes["om"].fingerprint if stale.scripts else ""
+    assert f"translated_from: {current}" in warning.hint and current != fingerprint

@@ -140,3 +140,35 @@ def test_engine_is_pure(engine: Engine) -> None:
     second = engine.handle(state, FreeText("hvem kan ringe"))
     assert first == second
     assert state == ChatState(node="telefon")
+
+
+def test_language_choice_and_switch(engine: Engine) -> None:
+    choice = engine.handle(ChatState(node="telefon"), Command("sprak"))
+    (reply,) = choice.replies
+    labels = [b.text for row in reply.keyboard for b in row]
+    assert labels[:3] == ["Norsk bokmål", "Norsk nynorsk", "English"]
+    data = [b.callback_data for row in reply.keyboard for b in row]
+    switched = engine.handle(choice.state, ButtonPress(data[1]))
+    assert switched.state.lang == "nn"
+    assert switched.state.node == MENU
+    assert switched.replies[0].text == engine.scripts.language("nn").nodes[MENU].text
+    assert engine.handle(switched.state, Command("finnesikke")).replies[0].text.startswith("Kommandoen")
+    assert "kjenner eg ikkje" in engine.handle(switched.state, Command("finnesikke")).replies[0].text
+    english = engine.handle(switched.state, ButtonPress(callbacks.language("en")))
+    assert english.state.lang == "en"
+    assert engine.handle(english.state, NonText("sticker")).replies[0].text.startswith("I can only read text")
+
+
+def test_the_menu_button_opens_the_language_choice(engine: Engine) -> None:
+    outcome = engine.handle(ChatState(node=MENU), ButtonPress(callbacks.goto("sprak")))
+    assert [b.text for row in outcome.replies[0].keyboard for b in row][:3] == [
+        "Norsk bokmål",
+        "Norsk nynorsk",
+        "English",
+    ]
+
+
+def test_a_forged_language_is_refused_kindly(engine: Engine) -> None:
+    outcome = engine.handle(ChatState(), ButtonPress("l:xx"))
+    assert outcome.state.lang == "nb"
+    assert "ikke i bruk lenger" in outcome.replies[0].text

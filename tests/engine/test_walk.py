@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bot.content import telegram_html
-from bot.content.scripts import MENU, REQUIRED_NODES, Scripts
+from bot.content.scripts import LANGUAGE_NODE, MENU, REQUIRED_NODES, SOURCE_LANGUAGE, Scripts
 from bot.engine import callbacks
 from bot.engine.engine import Engine
 from bot.engine.model import ButtonPress, ChatState, Command, Reply
@@ -43,7 +43,7 @@ def replies(engine: Engine) -> dict[str, Reply]:
 def test_every_node_is_reached_by_buttons_or_commands(replies: dict[str, Reply], scripts: Scripts) -> None:
     # Nodes the engine sends by itself (fallback, deleted) are reached through their events instead.
     by_event = {"ikke_forstatt", "slettet"}
-    assert set(scripts.language("nb").nodes) - by_event <= set(replies)
+    assert set(scripts.language("nb").nodes) - by_event <= set(replies) - {LANGUAGE_NODE}
     assert set(REQUIRED_NODES) - by_event <= set(replies)
 
 
@@ -63,8 +63,11 @@ def test_every_button_fits_and_leads_somewhere(replies: dict[str, Reply], script
                     continue
                 assert button.callback_data is not None and callbacks.fits(button.callback_data), node
                 target = callbacks.parse(button.callback_data)
+                if isinstance(target, callbacks.ChooseLanguage):
+                    assert target.lang in scripts.languages
+                    continue
                 assert isinstance(target, callbacks.GotoNode)
-                assert scripts.node("nb", target.node_id) is not None, (node, target)
+                assert target.node_id == LANGUAGE_NODE or scripts.node("nb", target.node_id), (node, target)
 
 
 def test_the_menu_is_one_press_away_everywhere(replies: dict[str, Reply]) -> None:
@@ -140,3 +143,39 @@ def test_contact_details_come_only_from_the_facts_file(scripts: Scripts) -> None
                 assert not literal.search(text), (
                     f"{path} node {node['id']}: write the fact as {{…}}: {text!r}"
                 )
+
+
+TRANSLATIONS = ("nn", "en")
+
+
+@pytest.mark.parametrize("lang", TRANSLATIONS)
+def test_every_node_exists_in_each_language(scripts: Scripts, lang: str) -> None:
+    assert lang in scripts.languages, f"dialogues/{lang}/ is missing"
+    assert set(scripts.language(lang).nodes) == set(scripts.language(SOURCE_LANGUAGE).nodes)
+
+
+@pytest.mark.parametrize("lang", TRANSLATIONS)
+def test_walking_a_language_never_falls_back_to_bokmal(engine: Engine, scripts: Scripts, lang: str) -> None:
+    replies = walk(engine, lang)
+    own = scripts.language(lang).nodes
+    bokmal = scripts.language(SOURCE_LANGUAGE).nodes
+    for node, reply in replies.items():
+        if node == LANGUAGE_NODE:
+            continue
+        assert node in own, f"{node} shown in Bokmål to a {lang} reader"
+        assert reply.text == own[node].text and reply.text != bokmal[node].text, node
+        for row in reply.keyboard:
+            for button in row:
+                assert button.text != "↩️ Til menyen" or lang == "nn", "system buttons are translated"
+    assert set(own) - {"ikke_forstatt", "slettet"} <= set(replies)
+
+
+@pytest.mark.parametrize("lang", TRANSLATIONS)
+def test_translations_keep_the_facts(engine: Engine, lang: str) -> None:
+    replies = walk(engine, lang)
+    assert "400 38 800" in plain(replies["telefon"])
+    assert "hei@balansekunstprosjektet.no" in plain(replies["merket_soke"])
+    for number in ("112", "113", "116 117"):
+        assert number in plain(replies["akutt"])
+    law = plain(replies["trakassering_loven"])
+    assert "uønsket seksuell oppmerksomhet som har som formål eller virkning å være krenkende" in law

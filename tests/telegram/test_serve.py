@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
 from bot.engine import callbacks
 from tests.conftest import ROOT, run_balansebot
+from tests.databases import fresh_postgres
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 
@@ -86,7 +88,7 @@ async def test_polling_conversation_commands_and_privacy(fake: FakeBotApi, tmp_p
     kari = fake.add_user("Kari", username="kari_test")
     async with serving(fake, tmp_path, webhook=False) as served:
         await walk_main_paths(fake, kari)
-        commands = {c["command"]: c["description"] for c in fake.get_commands()}
+        commands = {c["command"]: c["description"] for c in fake.get_commands(language_code="nb")}
         assert set(commands) == {
             "start",
             "meny",
@@ -96,6 +98,7 @@ async def test_polling_conversation_commands_and_privacy(fake: FakeBotApi, tmp_p
             "personvern",
             "slett",
             "avbryt",
+            "sprak",
         }
         assert commands["slett"].startswith("Slett")
         assert fake.webhook is None or not fake.webhook.url
@@ -229,3 +232,75 @@ async def test_sigterm_stops_cleanly(fake: FakeBotApi, tmp_path: Path) -> None:
         pass
     assert served.process.returncode == 0
     assert "stopping: finishing updates in flight" in served.log_text()
+
+
+async def test_language_follows_telegram_and_commands_are_registered_per_language(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    john = fake.add_user("John", language_code="en-GB")
+    ola = fake.add_user("Ola", language_code="nn")
+    async with serving(fake, tmp_path, webhook=False):
+        fake.send_command(john, "telefon")
+        fake.send_command(ola, "telefon")
+        (english,) = await fake.wait_for_bot_messages(john, 1)
+        (nynorsk,) = await fake.wait_for_bot_messages(ola, 1)
+        descriptions = {
+            code: {c["command"]: c["description"] for c in fake.get_commands(language_code=code)}
+            for code in ("", "nb", "no", "nn")
+        }
+    assert english.text != nynorsk.text
+    assert "400 38 800" in (english.text or "") and "400 38 800" in (nynorsk.text or "")
+    assert descriptions[""]["slett"].startswith("Delete")
+    assert descriptions["nb"]["sprak"] == descriptions["no"]["sprak"] == "Bytt språk"
+    assert descriptions["nn"]["sprak"] == "Byt språk"
+
+
+async def test_flood_limits_and_server_errors_delay_replies_but_lose_none(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    kari = fake.add_user("Kari")
+    async with serving(fake, tmp_path, webhook=True) as served:
+        fake.rate_limit("sendMessage", retry_after=1)
+        fake.send_command(kari, "telefon")
+        (reply,) = await fake.wait_for_bot_messages(kari, 1, within=10)
+        assert "400 38 800" in (reply.text or "")
+        attempts = [op for op in fake.ops_for("sendMessage") if op.chat_id == kari.id]
+        assert [op.error_code for op in attempts] == [429, None], "waited retry_after, then sent once"
+        assert attempts[1].at - attempts[0].at >= 1.0
+
+        fake.server_error("sendMessage", 502)
+        fake.send_command(kari, "merket")
+        messages = await fake.wait_for_bot_messages(kari, 2, within=10)
+        assert "Balansemerket" in (messages[-1].text or "")
+        assert len(messages) == 2, "exactly one reply"
+    assert "Traceback" not in served.log_text() or "RetryAfter" not in served.log_text()
+
+
+async def test_a_button_on_an_old_message_still_works(fake: FakeBotApi, tmp_path: Path) -> None:
+    kari = fake.add_user("Kari")
+    async with serving(fake, tmp_path, webhook=False):
+        fake.send_command(kari, "start")
+        (greeting,) = await fake.wait_for_bot_messages(kari, 1)
+        fake.send_command(kari, "hjelp")
+        await fake.wait_for_bot_messages(kari, 2)
+        fake.press_button(kari, greeting, callbacks.goto("om"))
+        messages = await fake.wait_for_bot_messages(kari, 3)
+        await fake.wait_for_call("answerCallbackQuery")
+    assert "2009" in (messages[-1].text or ""), "the answer comes as a new message"
+    assert fake.bot_messages(kari)[0].text == greeting.text, "the old message is left as it was"
+
+
+async def test_serve_on_postgresql(fake: FakeBotApi, tmp_path: Path) -> None:
+    kari = fake.add_user("Kari")
+    with fresh_postgres() as url:
+        env = {"DATABASE_URL": url, "PSEUDONYM_KEY": "k" * 40}
+        async with serving(fake, tmp_path, webhook=True, **env):
+            fake.send_command(kari, "merket")
+            (badge,) = await fake.wait_for_bot_messages(kari, 1)
+        async with serving(fake, tmp_path, webhook=True, **env):
+            fake.press_button(kari, badge, callbacks.goto("merket_steg"))
+            await fake.wait_for_call("editMessageText")
+        with psycopg.connect(url) as db:
+            rows = db.execute("SELECT key, node FROM chat").fetchall()
+    assert [node for _, node in rows] == ["merket_steg"]
+    assert str(kari.id) not in rows[0][0]

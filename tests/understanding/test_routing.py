@@ -79,20 +79,55 @@ def test_ordinary_questions_about_violence_are_not_alarms(engine: Engine) -> Non
         "hva er voldtekt i loven",
         "er trusler trakassering",
         "kan man anmelde vold som skjedde i fjor",
+        "er jeg i fare for å miste jobben hvis jeg sier fra",
+        "når er telefonen åpen",  # "åpen" is one letter from "våpen"
     ):
         assert engine.handle(ChatState(), FreeText(text)).route != "acute", text
 
 
-def test_two_equally_likely_topics_ask_mente_du(engine: Engine) -> None:
-    outcome = engine.handle(ChatState(), FreeText("personvern og telefon"))
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am in danger right now",
+        "someone is hurting me",
+        "I need help now",
+        "jeg er i fare nå",
+        "eg er i fare no",
+    ],
+)
+def test_plain_danger_in_any_language_is_acute(engine: Engine, text: str) -> None:
+    for lang in ("nb", "nn", "en"):
+        outcome = engine.handle(ChatState(lang=lang), FreeText(text))
+        assert outcome.route == "acute", (lang, text)
+        assert "112" in outcome.replies[0].text
+
+
+def test_two_equally_likely_topics_ask_mente_du(
+    dialogues_copy: Path, reload: Reload, catalogs: Catalogs
+) -> None:
+    # Two nodes in different topics that answer the same words equally well.
+    for name, node_id in (("om.yaml", "om_lydprove"), ("telefon.yaml", "telefon_lydprove")):
+        path = dialogues_copy / "nb" / name
+        path.write_text(
+            path.read_text(encoding="utf-8")
+            + f"\n  - id: {node_id}\n    title: Lydprøve\n    text: Svar om lydprøver.\n    end: true\n"
+            "    keywords: [lydprøve, soundcheck]\n",
+            encoding="utf-8",
+        )
+    result = reload(dialogues_copy)
+    assert result.scripts is not None, result.errors
+    engine = Engine(result.scripts, catalogs)
+    outcome = engine.handle(ChatState(node="start"), FreeText("lydprøve soundcheck"))
     assert outcome.route == "ambiguous"
-    assert set(outcome.nodes) == {"personvern", "telefon"}
-    assert outcome.state == ChatState(), "asking is not moving"
+    assert set(outcome.nodes) == {"om_lydprove", "telefon_lydprove"}
+    assert outcome.state == ChatState(node="start"), "asking is not moving"
     (reply,) = outcome.replies
     assert "Mente du" in reply.text
-    titles = [b.text for row in reply.keyboard for b in row]
-    assert titles[:2] in (["Personvern", "Rådgivningstelefonen"], ["Rådgivningstelefonen", "Personvern"])
-    assert titles[-1] == "↩️ Til menyen"
+    data = [b.callback_data for row in reply.keyboard for b in row]
+    assert sorted(data[:2]) == ["n:om_lydprove", "n:telefon_lydprove"]
+    assert [b.text for row in reply.keyboard for b in row][-1] == "↩️ Til menyen"
+    one_topic = engine.handle(ChatState(), FreeText("hva er balansemerket"))
+    assert one_topic.route == "node", "close candidates within one topic are not a question"
 
 
 def test_a_wrong_answer_is_fixed_by_editing_only_a_dialogue_file(
