@@ -42,6 +42,19 @@ class ServeSettings(ContentSettings):
     max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     expiry_interval_seconds: float = Field(default=600, gt=0)
+    # Delivery of organisations' interest forms to staff by e-mail. Without SMTP_HOST the form is
+    # not offered and readers are given the e-mail address instead.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
+    leads_email_from: str | None = None
+    leads_email_to: str | None = None
+    leads_retention_days: int = Field(default=30, ge=1)
+    delivery_interval_seconds: float = Field(default=15, gt=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -74,6 +87,10 @@ class ServeSettings(ContentSettings):
         if not is_sqlite(self.database_url) and self.pseudonym_key is None:
             raise ValueError(
                 "PSEUDONYM_KEY must be set with PostgreSQL, so every replica keys chats the same way"
+            )
+        if self.smtp_host is not None and self.leads_email_from is None:
+            raise ValueError(
+                "LEADS_EMAIL_FROM must be set with SMTP_HOST (the sender address of lead e-mails)"
             )
         if self.pseudonym_key is not None and len(self.pseudonym_key.get_secret_value()) < 32:
             raise ValueError("PSEUDONYM_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")

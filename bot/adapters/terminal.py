@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import TextIO
 
 from bot.adapters.terminal_render import render_reply
@@ -27,7 +29,15 @@ def parse_input(line: str, choices: list[str | None]) -> Event | None:
     return FreeText(text)
 
 
-def run_chat(engine: Engine, stdin: TextIO, stdout: TextIO, *, color: bool, lang: str = "nb") -> None:
+def run_chat(
+    engine: Engine,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    color: bool,
+    lang: str = "nb",
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> None:
     """Read lines until end of input or /quit, answering each like the bot would on Telegram."""
     stdout.write(
         "Balansebot in the terminal. Type a number to press a button, a question, or /quit to leave.\n\n"
@@ -37,7 +47,7 @@ def run_chat(engine: Engine, stdin: TextIO, stdout: TextIO, *, color: bool, lang
     choices: list[str | None] = []
     while True:
         if event is not None:
-            outcome = engine.handle(state, event)
+            outcome = engine.handle(state, event, clock())
             state = outcome.state
             if ForgetChat() in outcome.effects:
                 state = ChatState(lang=state.lang)

@@ -24,7 +24,7 @@ def load(dialogues: Path | None) -> tuple[LoadResult, Catalogs]:
     return load_scripts(dialogues_dir, catalogs), catalogs
 
 
-def engine_or_exit(dialogues: Path | None) -> Engine:
+def engine_or_exit(dialogues: Path | None, *, lead_form: bool = False) -> Engine:
     """An engine on the scripts, or exit with the problems when they are broken."""
     result, catalogs = load(dialogues)
     if result.scripts is None:
@@ -35,4 +35,4 @@ def engine_or_exit(dialogues: Path | None) -> Engine:
             file=sys.stderr,
         )
         raise SystemExit(1)
-    return Engine(result.scripts, catalogs)
+    return Engine(result.scripts, catalogs, lead_form=lead_form)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.content import telegram_html
-from bot.content.facts import Facts, placeholders
+from bot.content.facts import DYNAMIC_FACTS, Facts, placeholders
 from bot.content.models import AcuteFile, Node
 from bot.content.problems import Problem
 from bot.content.scripts import BUILT_IN_COMMANDS, BUILT_IN_NODES, REQUIRED_NODES, SOURCE_LANGUAGE
@@ -260,7 +260,7 @@ def _check_placeholders(
 ) -> list[Problem]:
     problems = []
     for offset, key in placeholders(template):
-        if key not in facts.values:
+        if key not in facts.values and key not in DYNAMIC_FACTS:
             close = difflib.get_close_matches(key, list(facts.values), n=1)
             hint = (
                 f"did you mean {{{close[0]}}}?"

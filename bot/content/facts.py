@@ -19,6 +19,9 @@ PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*)\}(?!\})"
 _WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _WORKING_WEEK = ("mon", "tue", "wed", "thu", "fri")
 HOTLINE_HOURS_PATH = ("hotline", "hours")
+# Facts that depend on the moment a message is sent; the engine fills them in, not the loader.
+HOTLINE_STATUS = "hotline.status"
+DYNAMIC_FACTS = frozenset({HOTLINE_STATUS})
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Facts:
         """Fill {placeholders} in a script text; facts are HTML-escaped unless `escape` is off."""
 
         def substitute(match: re.Match[str]) -> str:
+            if match.group(1) in DYNAMIC_FACTS:
+                return match.group(0)
             shown = self.display(match.group(1), lang, catalogs)
             return html.escape(shown, quote=False) if escape else shown
 

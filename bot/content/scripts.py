@@ -21,7 +21,8 @@ START, MENU, HELP, FALLBACK, ACUTE, PRIVACY, DELETED = (
 REQUIRED_NODES = (START, MENU, HELP, FALLBACK, ACUTE, PRIVACY, DELETED)
 # A button may lead here; the engine shows the language choice itself.
 LANGUAGE_NODE = "sprak"
-BUILT_IN_NODES = frozenset({LANGUAGE_NODE})
+FORM_NODE = "skjema"  # the Balansemerket interest form, offered only when delivery to staff is set up
+BUILT_IN_NODES = frozenset({LANGUAGE_NODE, FORM_NODE})
 # Commands the engine handles itself; scripts may not claim them for a node.
 BUILT_IN_COMMANDS = frozenset({"slett", "avbryt", "sprak", "språk"})
 SOURCE_LANGUAGE = "nb"

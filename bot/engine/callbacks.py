@@ -6,11 +6,13 @@ after the scripts change: an unknown node simply leads to the menu.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 MAX_CALLBACK_BYTES = 64
 _GOTO = "n:"
 _LANGUAGE = "l:"
+_FORM = "f:"
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,14 @@ class ChooseLanguage:
     lang: str
 
 
-Press = GotoNode | ChooseLanguage | UnknownButton
+@dataclass(frozen=True)
+class FormChoice:
+    """A button of the interest form (an answer, or send/change/cancel)."""
+
+    value: str
+
+
+Press = GotoNode | ChooseLanguage | FormChoice | UnknownButton
 
 
 def goto(node_id: str) -> str:
@@ -45,8 +54,15 @@ def language(lang: str) -> str:
     return f"{_LANGUAGE}{lang}"
 
 
+def form(value: str) -> str:
+    """Callback data for a button of the interest form."""
+    return f"{_FORM}{value}"
+
+
 def parse(data: str | None) -> Press:
     """Read callback data from Telegram; anything odd becomes UnknownButton."""
+    if data and data.startswith(_FORM) and re.fullmatch(r"[a-z_:]{1,40}", data[len(_FORM) :]):
+        return FormChoice(data[len(_FORM) :])
     if data and data.startswith(_LANGUAGE) and data[len(_LANGUAGE) :] in ("nb", "nn", "en"):
         return ChooseLanguage(data[len(_LANGUAGE) :])
     if data and data.startswith(_GOTO) and len(data.encode()) <= MAX_CALLBACK_BYTES:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
+import html
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 
+from bot.content.facts import HOTLINE_STATUS
+from bot.content.opening_hours import hotline_status
 from bot.content.scripts import (
+    ACUTE,
     DELETED,
     FALLBACK,
+    FORM_NODE,
     LANGUAGE_NODE,
     MENU,
     SOURCE_LANGUAGE,
@@ -17,6 +24,8 @@ from bot.content.scripts import (
     Scripts,
 )
 from bot.engine import callbacks
+from bot.engine.form import FIELDS, InterestForm
+from bot.engine.form_dialogue import FormDialogue
 from bot.engine.model import (
     Button,
     ButtonPress,
@@ -44,9 +53,12 @@ MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routin
 class Engine:
     """Serves one version of the scripts; build a new Engine to serve new scripts."""
 
-    def __init__(self, scripts: Scripts, catalogs: Catalogs) -> None:
+    def __init__(self, scripts: Scripts, catalogs: Catalogs, *, lead_form: bool = False) -> None:
         self.scripts = scripts
         self.catalogs = catalogs
+        self.lead_form = lead_form
+        """Whether the interest form is offered (only when leads can be delivered to staff)."""
+        self._form = FormDialogue(self._t, self._menu_with_note)
         merged = scripts.for_routing()
         self._router = Router(merged, Vocabulary(merged.synonyms, merged.ignore))
         source_rules = scripts.language(SOURCE_LANGUAGE).acute
@@ -56,8 +68,27 @@ class Engine:
             if (rules := s.acute or source_rules) is not None
         }
 
-    def handle(self, state: ChatState, event: Event) -> Outcome:
-        """Answer one event."""
+    def handle(self, state: ChatState, event: Event, now: dt.datetime | None = None) -> Outcome:
+        """Answer one event; `now` (the adapter's clock) fills in what depends on the time of day."""
+        outcome = self._answer(state, event)
+        if not any(HOTLINE_STATUS_SLOT in r.text for r in outcome.replies):
+            return outcome
+        status = self._hotline_status(outcome.state.lang, now)
+        return replace(
+            outcome, replies=tuple(replace(r, text=_fill_status(r.text, status)) for r in outcome.replies)
+        )
+
+    def _hotline_status(self, lang: str, now: dt.datetime | None) -> str | None:
+        if now is None:
+            return None
+        facts = self.scripts.facts
+        days = facts.values["hotline.callback_working_days"]
+        assert isinstance(days, int)  # noqa: S101 - `check` requires a whole number
+        return hotline_status(now, facts.hotline_hours, days, lang, self.catalogs)
+
+    def _answer(self, state: ChatState, event: Event) -> Outcome:
+        if state.form is not None:
+            return self._in_form(state, state.form, event)
         match event:
             case Command(name=name):
                 return self._command(state, name)
@@ -74,6 +105,25 @@ class Engine:
                 else:
                     note = _("I can only read text messages. Here is the menu:")
                 return self._menu_with_note(state, note)
+
+    def _in_form(self, state: ChatState, form: InterestForm, event: Event) -> Outcome:
+        """While the form is open, text and its buttons answer it; anything else leaves it."""
+        match event:
+            case Command(name="avbryt"):
+                return self._form.cancel(state)
+            case ButtonPress(data=data) if isinstance(press := callbacks.parse(data), callbacks.FormChoice):
+                return self._form.choose(state, form, press.value)
+            case FreeText(text=text) if not self._is_acute(state, text):
+                return self._form.text(state, form, text[:MAX_TEXT_CHARS])
+            case NonText():
+                _ = self._t(state).gettext
+                return (
+                    self._form.text(state, form, "")
+                    if form.step in FIELDS
+                    else self._form.choose(state, form, "")
+                )
+        # Another command, a menu button, or danger: the form is left (nothing was sent or kept).
+        return self._answer(replace(state, form=None), event)
 
     def router(self) -> Router:
         """The free-text router, shared by every language (for staff tools)."""
@@ -107,6 +157,8 @@ class Engine:
         press = callbacks.parse(data)
         if isinstance(press, callbacks.GotoNode) and press.node_id == LANGUAGE_NODE:
             return self._language_choice(state)
+        if isinstance(press, callbacks.GotoNode) and press.node_id == FORM_NODE and self.lead_form:
+            return self._form.start(state)
         if isinstance(press, callbacks.GotoNode) and self.scripts.node(state.lang, press.node_id):
             return self._show(state, press.node_id)
         if isinstance(press, callbacks.ChooseLanguage) and press.lang in self.scripts.languages:
@@ -115,10 +167,13 @@ class Engine:
         _ = self._t(state).gettext
         return self._menu_with_note(state, _("That button is no longer in use. Here is the menu:"))
 
-    def _free_text(self, state: ChatState, text: str) -> Outcome:
+    def _is_acute(self, state: ChatState, text: str) -> bool:
         detector = self._acute.get(state.lang) or self._acute.get(SOURCE_LANGUAGE)
-        if detector is not None and detector.is_acute(text):
-            return self._show(state, detector.node, route="acute")
+        return detector is not None and detector.is_acute(text)
+
+    def _free_text(self, state: ChatState, text: str) -> Outcome:
+        if self._is_acute(state, text):
+            return self._show(state, ACUTE, route="acute")
         result = self._router.route(text, state.node)
         close = result.close_runners_up
         if close:
@@ -169,6 +224,8 @@ class Engine:
         for button in node.buttons:
             if button.url is not None:
                 rows.append((Button(button.text, url=button.url),))
+            elif button.goto == FORM_NODE and not self.lead_form:
+                continue  # no delivery to staff configured: the text's e-mail address is the way
             elif button.goto is not None:
                 rows.append((Button(button.text, callback_data=callbacks.goto(button.goto)),))
         leads_to_menu = any(b.goto in MENU_NODES for b in node.buttons)
@@ -189,3 +246,16 @@ def choose_language(language_code: str | None, available: Iterable[str]) -> str:
     code = (language_code or "").lower().replace("_", "-").split("-")[0]
     wanted = {"nb": "nb", "no": "nb", "nn": "nn", "": SOURCE_LANGUAGE}.get(code, "en")
     return wanted if wanted in set(available) else SOURCE_LANGUAGE
+
+
+HOTLINE_STATUS_SLOT = "{" + HOTLINE_STATUS + "}"
+_STATUS_LINE = re.compile(
+    r"^[ \t]*(?:<[a-z]+>)*" + re.escape(HOTLINE_STATUS_SLOT) + r"(?:</[a-z]+>)*[ \t]*\n?", re.M
+)
+
+
+def _fill_status(text: str, status: str | None) -> str:
+    """Put "open now / opens again …" in its place, or drop its line when no clock was given."""
+    if status is None:
+        return _STATUS_LINE.sub("", text)
+    return text.replace(HOTLINE_STATUS_SLOT, html.escape(status, quote=False))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from bot.content.scripts import SOURCE_LANGUAGE
+from bot.engine.form import InterestForm
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,8 @@ class ChatState:
 
     node: str | None = None
     lang: str = SOURCE_LANGUAGE
+    form: InterestForm | None = None
+    """An organisation's interest form being filled in, if any."""
 
     def at(self, node: str | None) -> ChatState:
         """The same chat, now at `node`."""
@@ -74,7 +77,15 @@ class ForgetChat:
     """Delete everything stored about this chat, and the messages that can still be deleted."""
 
 
-Effect = ForgetChat
+@dataclass(frozen=True)
+class SubmitLead:
+    """Put an organisation's completed interest form in the outbox for staff."""
+
+    form: InterestForm
+    lang: str
+
+
+Effect = ForgetChat | SubmitLead
 
 RouteKind = Literal["node", "acute", "ambiguous", "fallback"]
 

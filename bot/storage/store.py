@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from bot.engine.form import InterestForm
 from bot.engine.model import ChatState
 from bot.storage.tables import CHAT_TABLE
 
@@ -149,12 +150,17 @@ def _to_row(key: str, chat: StoredChat, now: dt.datetime) -> dict[str, Any]:
         if chat.messages
         else None,
         "updated_at": now,
+        "form": chat.state.form.to_json() if chat.state.form is not None else None,
     }
 
 
 def _to_chat(row: Any) -> StoredChat:
     return StoredChat(
-        state=ChatState(node=row["node"], lang=row["lang"]),
+        state=ChatState(
+            node=row["node"],
+            lang=row["lang"],
+            form=InterestForm.from_json(row["form"]) if isinstance(row["form"], dict) else None,
+        ),
         messages=tuple((int(m[0]), int(m[1])) for m in row["messages"]),
         last_bot_message_id=row["last_bot_message_id"],
     )

@@ -1,13 +1,14 @@
-"""The tables. Nothing here can identify a person: no Telegram ids, names or message text."""
+"""The tables. No Telegram ids anywhere; only the lead outbox holds names: organisations' own contacts."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Text
 from sqlmodel import Field, SQLModel
 
 CHAT_TABLE = "chat"
+LEAD_OUTBOX_TABLE = "lead_outbox"
 
 
 class ChatRow(SQLModel, table=True):
@@ -26,3 +27,32 @@ class ChatRow(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
     )
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    # An organisation's interest form while it is being filled in; emptied when sent or cancelled.
+    form: dict[str, str | bool] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class LeadOutboxRow(SQLModel, table=True):
+    """An organisation's interest form until staff's mail server has accepted it (then kept a few days)."""
+
+    __tablename__ = LEAD_OUTBOX_TABLE
+
+    # A uuid4, also the local part of the e-mail's Message-ID, so a resend is recognisable.
+    id: str = Field(primary_key=True, max_length=36)
+    # What the organisation typed, with its consent to be contacted; never a Telegram id.
+    organisation: str = Field(sa_column=Column(Text, nullable=False))
+    actor_kind: str = Field(max_length=16)
+    size: str = Field(sa_column=Column(Text, nullable=False))
+    contact_person: str = Field(sa_column=Column(Text, nullable=False))
+    contact: str = Field(sa_column=Column(Text, nullable=False))
+    message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    lang: str = Field(max_length=8)
+    created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    # The exception class and SMTP code of the last failure; no server text, which may quote addresses.
+    last_error: str | None = Field(default=None, max_length=120)
+    delivered_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+    )

@@ -7,19 +7,27 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Protocol
 
 from telegram import Bot
 from telegram.error import BadRequest
 
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine, choose_language
-from bot.engine.model import ChatState, Event, ForgetChat
+from bot.engine.model import ChatState, Event, ForgetChat, SubmitLead
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import ChatStore, StoredChat
 from bot.telegram.replies import send_replies, with_network_retries
 
 log = logging.getLogger(__name__)
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+
+
+class LeadInbox(Protocol):
+    """Where completed interest forms go (the outbox, delivered to staff by the delivery worker)."""
+
+    async def submit(self, lead: SubmitLead, now: dt.datetime) -> None:
+        """Store the lead durably, then wake delivery."""
 
 
 @dataclass(frozen=True)
@@ -63,11 +71,13 @@ class Conversations:
         store: ChatStore,
         pseudonyms: Pseudonymizer,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        leads: LeadInbox | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
         self._pseudonyms = pseudonyms
         self._clock = clock
+        self._leads = leads
 
     async def handle(self, bot: Bot, incoming: Incoming) -> tuple[str, ...]:
         """Answer one update; returns the nodes shown (for metrics). Raises when it could not."""
@@ -77,9 +87,12 @@ class Conversations:
         stored = await self._store.load(key) or StoredChat(
             ChatState(lang=choose_language(incoming.language_code, engine.scripts.languages))
         )
-        outcome = engine.handle(stored.state, incoming.event)
+        outcome = engine.handle(stored.state, incoming.event, self._clock())
         if incoming.callback_query_id is not None:
             await _answer_callback(bot, incoming.callback_query_id)
+        for effect in outcome.effects:
+            if isinstance(effect, SubmitLead):
+                await self._submit(effect)
         if ForgetChat() in outcome.effects:
             await self._forget(bot, key, incoming, retention)
             await send_replies(bot, incoming.chat_id, outcome.replies, edit_message_id=None)
@@ -95,6 +108,12 @@ class Conversations:
         )
         await self._store.save(key, updated, now)
         return outcome.nodes
+
+    async def _submit(self, lead: SubmitLead) -> None:
+        """Put a completed interest form in the outbox before the reader is told it was received."""
+        if self._leads is None:
+            raise RuntimeError("the interest form was sent, but no lead delivery is configured")
+        await self._leads.submit(lead, self._clock())
 
     async def _forget(self, bot: Bot, key: str, incoming: Incoming, retention: Retention) -> None:
         """Delete the stored chat, then every message Telegram still lets the bot delete."""

@@ -14,6 +14,8 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.content.scripts import SOURCE_LANGUAGE
+from bot.delivery import worker as delivery
+from bot.delivery.leads import OutboxLeads, smtp_config
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
@@ -21,6 +23,7 @@ from bot.storage import migrate
 from bot.storage.batching import BatchingChatStore
 from bot.storage.cache import CachedChatStore
 from bot.storage.database import create_engine, is_sqlite
+from bot.storage.outbox import LeadOutbox
 from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
 from bot.storage.store import ChatStore, SqlChatStore
 from bot.telegram import handlers
@@ -54,11 +57,29 @@ class Runtime:
         """Migrate, open the database and start python-telegram-bot (not yet taking updates)."""
         settings = self.settings
         await asyncio.to_thread(migrate.upgrade, settings.database_url)
-        store: ChatStore = BatchingChatStore(SqlChatStore(create_engine(settings.database_url)))
+        database = create_engine(settings.database_url)
+        store: ChatStore = BatchingChatStore(SqlChatStore(database))
         self.store = CachedChatStore(store) if is_sqlite(settings.database_url) else store
+        leads = None
+        smtp = smtp_config(settings, str(self.engine.scripts.facts.values["contact.email"]))
+        if smtp is not None:
+            outbox = LeadOutbox(database)
+            leads = OutboxLeads(outbox)
+            self._background.append(
+                asyncio.create_task(
+                    delivery.run_forever(
+                        outbox,
+                        smtp,
+                        settings.delivery_interval_seconds,
+                        lambda: dt.datetime.now(dt.UTC),
+                        keep_delivered=dt.timedelta(days=settings.leads_retention_days),
+                    ),
+                    name="lead delivery",
+                )
+            )
         key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
         pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
-        conversations = Conversations(lambda: self.engine, self.store, pseudonyms)
+        conversations = Conversations(lambda: self.engine, self.store, pseudonyms, leads=leads)
         self.application = self._build_application()
         handlers.register(self.application, conversations, self.catalogs)
         await self.application.initialize()

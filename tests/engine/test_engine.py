@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from bot.content.scripts import ACUTE, DELETED, FALLBACK, MENU, START
@@ -172,3 +175,28 @@ def test_a_forged_language_is_refused_kindly(engine: Engine) -> None:
     outcome = engine.handle(ChatState(), ButtonPress("l:xx"))
     assert outcome.state.lang == "nb"
     assert "ikke i bruk lenger" in outcome.replies[0].text
+
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+@pytest.mark.parametrize(
+    ("when", "lang", "says"),
+    [
+        (dt.datetime(2026, 11, 24, 10, 0, tzinfo=OSLO), "nb", "Den er åpen nå, til kl. 16.00."),
+        (dt.datetime(2026, 11, 24, 17, 0, tzinfo=OSLO), "nb", "åpner igjen i morgen kl. 09.00"),
+        (dt.datetime(2026, 12, 25, 10, 0, tzinfo=OSLO), "nn", "opnar igjen måndag 28. desember kl. 09.00"),
+        (dt.datetime(2027, 5, 17, 10, 0, tzinfo=OSLO), "en", "opens again tomorrow at 09:00"),
+    ],
+)
+def test_the_hotline_page_says_whether_it_is_open_now(
+    engine: Engine, when: dt.datetime, lang: str, says: str
+) -> None:
+    (reply,) = engine.handle(ChatState(lang=lang), Command("telefon"), when).replies
+    assert says in reply.text
+    assert "{hotline.status}" not in reply.text
+
+
+def test_without_a_clock_the_status_line_is_left_out(engine: Engine) -> None:
+    (reply,) = engine.handle(ChatState(), Command("telefon")).replies
+    assert "{hotline.status}" not in reply.text and "<i></i>" not in reply.text

@@ -1,0 +1,145 @@
+"""Leads as e-mails to staff: the lead, the SMTP settings, the message in Norwegian, and sending it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
+
+import aiosmtplib
+
+from bot.engine.form import ACTOR_KINDS, ActorKind
+
+ACTOR_LABELS: dict[str, str] = {"organising": "arrangør", "producing": "produsent", "performing": "utøver"}
+LANGUAGE_LABELS = {"nb": "bokmål", "nn": "nynorsk", "en": "engelsk"}
+STAFF_ZONE = ZoneInfo("Europe/Oslo")
+MESSAGE_ID_DOMAIN = "balansebot"
+# The same shape the form accepts as an e-mail address (bot.engine.form).
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lead:
+    """What an organisation typed in the interest form, with its consent to be contacted."""
+
+    organisation: str
+    actor_kind: ActorKind
+    size: str
+    """A rough number of people, as typed."""
+    contact_person: str
+    contact: str
+    """An e-mail address or a phone number."""
+    message: str | None = None
+    lang: str
+    """The language of the chat (nb, nn or en)."""
+
+    def __post_init__(self) -> None:
+        if self.actor_kind not in ACTOR_KINDS:
+            raise ValueError(f"actor_kind must be one of {ACTOR_KINDS}")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """How to reach staff's mail server, and the addresses of lead e-mails."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None = field(repr=False)
+    starttls: bool
+    use_tls: bool
+    sender: str
+    recipient: str
+    timeout: float = 30.0
+    """Seconds for each step of the SMTP conversation."""
+
+    def __post_init__(self) -> None:
+        if self.starttls and self.use_tls:
+            raise ValueError("choose STARTTLS or implicit TLS, not both")
+        if not 0 < self.port < 65536 or self.timeout <= 0:
+            raise ValueError("the SMTP port must be 1-65535 and the timeout positive")
+
+
+def build_message(
+    lead: Lead, lead_id: str, config: SmtpConfig, created_at: dt.datetime | None = None
+) -> EmailMessage:
+    """The e-mail for one lead; the same lead id and created_at always give the same headers."""
+    message = EmailMessage()
+    message["Subject"] = f"Interesse for Balansemerket: {_one_line(lead.organisation)}"
+    message["From"] = config.sender
+    message["To"] = config.recipient
+    reply_to = reply_address(lead.contact)
+    if reply_to is not None:
+        message["Reply-To"] = reply_to
+    message["Message-ID"] = f"<{lead_id}@{MESSAGE_ID_DOMAIN}>"
+    message["Date"] = format_datetime(created_at or dt.datetime.now(dt.UTC))
+    # Quoted-printable keeps the body 7-bit clean for any server, and æøå readable in the source.
+    message.set_content(
+        _body(lead, lead_id, created_at, reply_to is not None), charset="utf-8", cte="quoted-printable"
+    )
+    return message
+
+
+def reply_address(contact: str) -> Address | None:
+    """The contact as an address for Reply-To, or None when it is a phone number or not usable."""
+    if not _EMAIL.fullmatch(contact):
+        return None
+    local, _, domain = contact.rpartition("@")
+    if not (local.isascii() and local.isprintable()):
+        return None  # would need SMTPUTF8 (or is garbage); staff still find the contact in the body
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")  # bærum.no → xn--brum-voa.no
+    except UnicodeError:
+        return None
+    return Address(username=local, domain=ascii_domain)
+
+
+async def send(message: EmailMessage, config: SmtpConfig) -> None:
+    """Hand the message to the mail server; raises aiosmtplib's errors when it is not accepted."""
+    await aiosmtplib.send(
+        message,
+        hostname=config.host,
+        port=config.port,
+        username=config.username or None,
+        password=config.password if config.username else None,
+        use_tls=config.use_tls,
+        start_tls=config.starttls,
+        timeout=config.timeout,
+    )
+
+
+def _body(lead: Lead, lead_id: str, created_at: dt.datetime | None, can_reply: bool) -> str:
+    lines = [
+        "En organisasjon har meldt interesse for Balansemerket i Balansebot.",
+        "",
+        f"Organisasjon: {_one_line(lead.organisation)}",
+        f"Type aktør: {ACTOR_LABELS[lead.actor_kind]}",
+        f"Omtrent antall personer: {_one_line(lead.size)}",
+        f"Kontaktperson: {_one_line(lead.contact_person)}",
+        f"Kontakt: {_one_line(lead.contact)}",
+        f"Melding: {lead.message.strip() if lead.message else '(ingen)'}",
+        f"Språk i chatten: {LANGUAGE_LABELS.get(lead.lang, lead.lang)}",
+    ]
+    if created_at is not None:
+        lines.append(f"Sendt inn: {created_at.astimezone(STAFF_ZONE):%d.%m.%Y kl. %H:%M}")
+    lines += [
+        "",
+        "Organisasjonen har samtykket til at Balansekunst kontakter kontaktpersonen om Balansemerket.",
+    ]
+    if can_reply:
+        lines.append("Svar på denne e-posten for å skrive til kontaktpersonen.")
+    lines += [
+        "",
+        f"Referanse: {lead_id}",
+        "Får dere samme referanse to ganger, er det samme henvendelse sendt på nytt.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    # Line breaks in a header would end it (or start a forged one); in the body they break the list.
+    return " ".join(text.split())

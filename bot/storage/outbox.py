@@ -1,0 +1,142 @@
+"""The lead outbox: organisations' interest forms, kept in the database until staff's mail server has them.
+
+Delivery is at least once, not exactly once. A lead is marked delivered only after the SMTP server
+accepted it, so no lead is lost to a crash, an outage or a restart. But if the process dies, or the
+database cannot be reached, between that acceptance and the marking, the lead is sent again later.
+Every send of a lead carries the same Message-ID (`<id@balansebot>`) and Date, so staff's mail
+client can recognise the second copy; the e-mail also names the reference.
+
+Replicas share the outbox. Claiming a lead (`due`) moves its next attempt one lease into the future
+in a single statement, which on PostgreSQL skips rows another replica is claiming (FOR UPDATE SKIP
+LOCKED); so two replicas never send the same lead at the same time. A replica that dies mid-send
+leaves its leads to be claimed again when the lease has run out. SQLite serves one process, and its
+single writer makes the same statement safe there too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from bot.delivery.email import Lead
+from bot.storage.tables import LEAD_OUTBOX_TABLE
+
+DEFAULT_LEASE = dt.timedelta(minutes=5)
+MAX_ERROR_SUMMARY = 120  # the column's length
+LEAD_FIELDS = ("organisation", "actor_kind", "size", "contact_person", "contact", "message", "lang")
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A lead claimed for sending, with what is known of earlier attempts."""
+
+    id: str
+    lead: Lead
+    created_at: dt.datetime
+    attempts: int
+    """Claims so far, this one included."""
+    last_error: str | None
+
+
+class LeadOutbox:
+    """The durable queue of leads for staff, on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: AsyncEngine, lease: dt.timedelta = DEFAULT_LEASE) -> None:
+        self._engine = engine
+        self._table: Table = SQLModel.metadata.tables[LEAD_OUTBOX_TABLE]
+        self.lease = lease
+        """How long a claimed lead is left to its claimant before it is due again."""
+
+    async def enqueue(self, lead: Lead, now: dt.datetime) -> str:
+        """Store the lead, due at once; return its id."""
+        lead_id = str(uuid.uuid4())
+        now = _utc(now)
+        row = {name: getattr(lead, name) for name in LEAD_FIELDS}
+        row |= {"id": lead_id, "created_at": now, "attempts": 0, "next_attempt_at": now}
+        async with self._engine.begin() as conn:
+            await conn.execute(self._table.insert(), row)
+        return lead_id
+
+    async def due(self, now: dt.datetime, limit: int) -> list[OutboxItem]:
+        """Claim up to `limit` undelivered leads due by `now`, oldest first, for one lease."""
+        t, now = self._table, _utc(now)
+        candidates = (
+            select(t.c.id)
+            .where(t.c.delivered_at.is_(None), t.c.next_attempt_at <= now)
+            .order_by(t.c.created_at, t.c.id)
+            .limit(limit)
+        )
+        if self._engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        claim = (
+            update(t)
+            .where(t.c.id.in_(candidates))
+            .values(next_attempt_at=now + self.lease, attempts=t.c.attempts + 1)
+            .returning(*t.c)
+        )
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(claim)).all()
+        items = [_to_item(row._mapping) for row in rows]
+        return sorted(items, key=lambda item: (item.created_at, item.id))  # RETURNING has no order
+
+    async def mark_delivered(self, lead_id: str, now: dt.datetime) -> None:
+        """Record that the mail server accepted the lead."""
+        t = self._table
+        async with self._engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id == lead_id).values(delivered_at=_utc(now)))
+
+    async def mark_failed(
+        self, lead_id: str, now: dt.datetime, error_summary: str, next_attempt_at: dt.datetime
+    ) -> None:
+        """Record a failed attempt (exception class and SMTP code only) and when to try again."""
+        if _utc(next_attempt_at) < _utc(now):
+            raise ValueError("the next attempt must not be in the past")
+        t = self._table
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(t)
+                .where(t.c.id == lead_id, t.c.delivered_at.is_(None))
+                .values(last_error=error_summary[:MAX_ERROR_SUMMARY], next_attempt_at=_utc(next_attempt_at))
+            )
+
+    async def purge_delivered(self, older_than: dt.datetime) -> int:
+        """Delete leads delivered before `older_than`; return how many. Undelivered leads stay."""
+        t = self._table
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(t).where(t.c.delivered_at < _utc(older_than)))
+        return result.rowcount or 0
+
+    async def depth(self) -> int:
+        """How many leads are not yet delivered."""
+        t = self._table
+        async with self._engine.connect() as conn:
+            count = await conn.scalar(select(func.count()).select_from(t).where(t.c.delivered_at.is_(None)))
+        return int(count or 0)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    # SQLite keeps datetimes without an offset, so everything stored must be in the same zone: UTC.
+    if moment.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware")
+    return moment.astimezone(dt.UTC)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite hands back the stored UTC time without its offset; PostgreSQL keeps it.
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _to_item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        lead=Lead(**{name: row[name] for name in LEAD_FIELDS}),
+        created_at=_aware(row["created_at"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )

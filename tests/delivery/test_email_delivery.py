@@ -1,0 +1,404 @@
+"""Leads e-mailed to a real SMTP server on loopback (aiosmtpd): headers, outages, refusals, replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import email
+import email.policy
+import logging
+import random
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from bot.delivery.email import Lead, SmtpConfig, build_message
+from bot.delivery.worker import FIRST_DELAY, MAX_DELAY, backoff, deliver_due, run_forever
+from bot.storage import migrate
+from bot.storage.database import create_engine
+from bot.storage.outbox import LeadOutbox
+from tests.databases import fresh_database
+
+NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+LEAD = Lead(
+    organisation="Bærum Kulturhus – Søndre scene",
+    actor_kind="organising",
+    size="ca. 40 på huset, 200 frilansere",
+    contact_person="Åse Ødegård",
+    contact="ase.odegard@example.no",
+    message="Vi vil gjerne høre mer om kurs før sesongstart. Hilsen Åse.",
+    lang="nn",
+)
+WAIT = 10.0  # seconds: the longest any test waits for the server
+
+
+class Recorder:
+    """An aiosmtpd handler that keeps what it accepts, or refuses recipients with a set reply."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.refusal: str | None = None
+        self.delay = 0.0
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        """Accept the recipient unless told to refuse."""
+        if self.refusal is not None:
+            return self.refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - the name aiosmtpd calls
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
+        """Keep the message (after an optional delay, so concurrent senders overlap)."""
+        await asyncio.sleep(self.delay)
+        with self._lock:
+            self.messages.append(envelope.original_content)
+        return "250 Message accepted for delivery"
+
+    def parsed(self) -> list[EmailMessage]:
+        """The accepted messages, parsed as a mail client would."""
+        with self._lock:
+            raw = list(self.messages)
+        return [email.message_from_bytes(m, policy=email.policy.default) for m in raw]
+
+
+class SmtpServer:
+    """A real SMTP server on a loopback port that can be stopped and started again on that port."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.recorder = Recorder()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        """Listen (returns once the server answers)."""
+        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, ready_timeout=WAIT)
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening; connections are then refused."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def smtp_config(port: int) -> SmtpConfig:
+    """Plain SMTP on loopback, as aiosmtpd serves it."""
+    return SmtpConfig(
+        "127.0.0.1",
+        port,
+        None,
+        None,
+        False,
+        False,
+        "Balansebot <bot@balansekunst.no>",
+        "post@balansekunst.no",
+        5.0,
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpServer]:
+    """A running SMTP server."""
+    smtp = SmtpServer(free_port())
+    smtp.start()
+    yield smtp
+    smtp.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    with fresh_database(request.param, tmp_path) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+async def outbox(database_url: str) -> AsyncIterator[LeadOutbox]:
+    """An outbox on the database."""
+    engine = create_engine(database_url)
+    yield LeadOutbox(engine)
+    await engine.dispose()
+
+
+async def stored(outbox: LeadOutbox, lead_id: str) -> dict[str, Any]:
+    """The lead's row as stored."""
+    table = outbox._table
+    async with outbox._engine.connect() as conn:
+        row = (await conn.execute(table.select().where(table.c.id == lead_id))).one()
+    return dict(row._mapping)
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """A stored datetime, as UTC (SQLite returns it without the offset)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+async def test_the_email_reads_right_after_a_real_smtp_hop(outbox: LeadOutbox, server: SmtpServer) -> None:
+    lead_id = await outbox.enqueue(LEAD, NOW)
+    report = await deliver_due(outbox, smtp_config(server.port), NOW)
+    assert (report.delivered, report.retrying, report.rejected) == (1, 0, 0)
+    [message] = server.recorder.parsed()
+    assert message["Subject"] == "Interesse for Balansemerket: Bærum Kulturhus – Søndre scene"
+    assert message["From"] == "Balansebot <bot@balansekunst.no>"
+    assert message["To"] == "post@balansekunst.no"
+    assert message["Reply-To"] == "ase.odegard@example.no"
+    assert message["Message-ID"] == f"<{lead_id}@balansebot>"
+    assert message["Date"].datetime == NOW
+    assert message.get_content_type() == "text/plain"
+    assert message.get_content_charset() == "utf-8"
+    body = message.get_content()
+    for line in (
+        "Organisasjon: Bærum Kulturhus – Søndre scene",
+        "Type aktør: arrangør",
+        "Omtrent antall personer: ca. 40 på huset, 200 frilansere",
+        "Kontaktperson: Åse Ødegård",
+        "Kontakt: ase.odegard@example.no",
+        "Melding: Vi vil gjerne høre mer om kurs før sesongstart. Hilsen Åse.",
+        "Språk i chatten: nynorsk",
+        "Sendt inn: 30.11.2026 kl. 10:00",
+        "Organisasjonen har samtykket til at Balansekunst kontakter kontaktpersonen om Balansemerket.",
+        f"Referanse: {lead_id}",
+    ):
+        assert line in body.splitlines()
+    # Non-ASCII travels encoded (RFC 2047 in headers, quoted-printable in the body), never raw.
+    assert server.recorder.messages[0].isascii()
+
+
+def test_a_phone_contact_gets_no_reply_to_and_headers_cannot_be_forged() -> None:
+    lead = Lead(
+        organisation="Evil\r\nBcc: everyone@example.com",
+        actor_kind="producing",
+        size="3",
+        contact_person="Ola\nNordmann",
+        contact="+47 22 33 44 55",
+        lang="en",
+    )
+    message = build_message(lead, "id-1", smtp_config(25))
+    assert message["Reply-To"] is None
+    assert message["Bcc"] is None
+    assert message["Subject"] == "Interesse for Balansemerket: Evil Bcc: everyone@example.com"
+    body = message.get_content()
+    assert "Kontaktperson: Ola Nordmann" in body
+    assert "Melding: (ingen)" in body
+    assert "Svar på denne e-posten" not in body
+
+
+@pytest.mark.parametrize(
+    ("contact", "reply_to"),
+    [
+        ("kari@bærum.no", "kari@xn--brum-voa.no"),
+        ("åse@example.no", None),
+        ("kari@example", None),
+        ("Kari <kari@example.no>", None),
+    ],
+)
+def test_reply_to_only_for_addresses_any_server_takes(contact: str, reply_to: str | None) -> None:
+    lead = Lead(
+        organisation="O", actor_kind="performing", size="1", contact_person="K", contact=contact, lang="nb"
+    )
+    message = build_message(lead, "id-2", smtp_config(25))
+    assert message["Reply-To"] == reply_to
+    assert message.as_bytes(policy=email.policy.SMTP).isascii()
+
+
+async def test_smtp_down_then_up_delivers_exactly_once(outbox: LeadOutbox) -> None:
+    down = SmtpServer(free_port())  # nothing listens yet: connections are refused
+    config = smtp_config(down.port)
+    lead_id = await outbox.enqueue(LEAD, NOW)
+    report = await deliver_due(outbox, config, NOW)
+    assert (report.delivered, report.retrying) == (0, 1)
+    row = await stored(outbox, lead_id)
+    assert row["attempts"] == 1
+    assert row["last_error"] in {"SMTPConnectError", "SMTPConnectTimeoutError"}
+    retry_at = utc(row["next_attempt_at"])
+    assert NOW + FIRST_DELAY * 0.8 <= retry_at <= NOW + FIRST_DELAY * 1.2
+    down.start()
+    try:
+        assert (await deliver_due(outbox, config, retry_at - dt.timedelta(seconds=1))).claimed == 0
+        assert (await deliver_due(outbox, config, retry_at)).delivered == 1
+        assert (await deliver_due(outbox, config, retry_at + dt.timedelta(days=1))).claimed == 0
+        assert len(down.recorder.messages) == 1
+        assert await outbox.depth() == 0
+        assert utc((await stored(outbox, lead_id))["delivered_at"]) == retry_at
+    finally:
+        down.stop()
+
+
+async def test_greylisted_451_then_accepted_is_delivered_once(outbox: LeadOutbox, server: SmtpServer) -> None:
+    config = smtp_config(server.port)
+    lead_id = await outbox.enqueue(LEAD, NOW)
+    server.recorder.refusal = "451 4.7.1 Greylisted, please try again"
+    later = NOW
+    for attempt in (1, 2, 3):
+        assert (await deliver_due(outbox, config, later)).retrying == 1
+        row = await stored(outbox, lead_id)
+        assert (row["attempts"], row["last_error"]) == (attempt, "SMTPRecipientsRefused 451")
+        nominal = FIRST_DELAY * 2 ** (attempt - 1)
+        assert later + nominal * 0.8 <= utc(row["next_attempt_at"]) <= later + nominal * 1.2
+        later = utc(row["next_attempt_at"])
+    server.recorder.refusal = None
+    assert (await deliver_due(outbox, config, later)).delivered == 1
+    assert (await deliver_due(outbox, config, later + dt.timedelta(hours=2))).claimed == 0
+    assert [m["Message-ID"] for m in server.recorder.parsed()] == [f"<{lead_id}@balansebot>"]
+
+
+async def test_a_permanent_refusal_keeps_the_lead_and_logs_no_personal_data(
+    outbox: LeadOutbox, server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = smtp_config(server.port)
+    lead_id = await outbox.enqueue(LEAD, NOW)
+    server.recorder.refusal = "550 5.1.1 Mailbox unavailable"
+    with caplog.at_level(logging.INFO):
+        report = await deliver_due(outbox, config, NOW)
+    assert report.rejected == 1
+    row = await stored(outbox, lead_id)
+    assert row["last_error"] == "SMTPRecipientsRefused 550"
+    assert NOW + MAX_DELAY * 0.8 <= utc(row["next_attempt_at"]) <= NOW + MAX_DELAY
+    [record] = [r for r in caplog.records if r.name.startswith("bot.delivery")]
+    assert record.levelno == logging.ERROR
+    assert lead_id in record.getMessage()
+    for private in ("Bærum", "Ødegård", "ase.odegard", "Vi vil gjerne"):
+        assert private not in caplog.text
+    server.recorder.refusal = None  # someone fixed the mailbox
+    assert (await deliver_due(outbox, config, utc(row["next_attempt_at"]))).delivered == 1
+
+
+async def test_a_lead_left_by_a_stopped_bot_is_delivered_after_restart(
+    database_url: str, server: SmtpServer
+) -> None:
+    before = create_engine(database_url)
+    lead_id = await LeadOutbox(before).enqueue(LEAD, NOW)
+    await before.dispose()
+    after = create_engine(database_url)
+    try:
+        report = await deliver_due(LeadOutbox(after), smtp_config(server.port), NOW + dt.timedelta(minutes=1))
+        assert report.delivered == 1
+        assert [m["Message-ID"] for m in server.recorder.parsed()] == [f"<{lead_id}@balansebot>"]
+    finally:
+        await after.dispose()
+
+
+async def test_a_server_restart_on_the_same_port_loses_nothing(
+    outbox: LeadOutbox, server: SmtpServer
+) -> None:
+    config = smtp_config(server.port)
+    first = await outbox.enqueue(LEAD, NOW)
+    assert (await deliver_due(outbox, config, NOW)).delivered == 1
+    server.stop()
+    second = await outbox.enqueue(LEAD, NOW + dt.timedelta(minutes=1))
+    assert (await deliver_due(outbox, config, NOW + dt.timedelta(minutes=1))).retrying == 1
+    server.start()
+    assert (await deliver_due(outbox, config, NOW + dt.timedelta(minutes=2))).delivered == 1
+    ids = [m["Message-ID"] for m in server.recorder.parsed()]
+    assert ids == [f"<{first}@balansebot>", f"<{second}@balansebot>"]
+
+
+async def test_delivered_leads_are_purged_after_the_retention(outbox: LeadOutbox, server: SmtpServer) -> None:
+    keep = dt.timedelta(days=7)
+    config = smtp_config(server.port)
+    await outbox.enqueue(LEAD, NOW)
+    undelivered = await outbox.enqueue(LEAD, NOW + dt.timedelta(seconds=1))
+    await deliver_due(outbox, config, NOW, limit=1)
+    assert await row_count(outbox) == 2
+    six_days_on = NOW + dt.timedelta(days=6)
+    assert await outbox.purge_delivered(six_days_on - keep) == 0
+    # The loop purges with its clock; the lead still waiting (its server refusing) is never purged.
+    server.recorder.refusal = "451 later"
+    loop = asyncio.create_task(
+        run_forever(outbox, config, 0.01, lambda: NOW + dt.timedelta(days=8), keep_delivered=keep)
+    )
+    try:
+        async with asyncio.timeout(WAIT):
+            while await row_count(outbox) != 1:  # noqa: ASYNC110 - polling the database, bounded
+                await asyncio.sleep(0.01)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+    assert (await stored(outbox, undelivered))["delivered_at"] is None
+
+
+async def row_count(outbox: LeadOutbox) -> int:
+    """Every lead stored, delivered or not."""
+    table = outbox._table
+    async with outbox._engine.connect() as conn:
+        return len((await conn.execute(table.select())).all())
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_replicas_delivering_at_once_never_send_a_lead_twice(
+    database_url: str, server: SmtpServer
+) -> None:
+    server.recorder.delay = 0.05  # slow enough that the replicas' rounds overlap
+    config = smtp_config(server.port)
+    engines = [create_engine(database_url), create_engine(database_url)]
+    try:
+        replicas = [LeadOutbox(engine) for engine in engines]
+        ids = {await replicas[0].enqueue(LEAD, NOW + dt.timedelta(seconds=n)) for n in range(20)}
+        for round_number in range(10):
+            now = NOW + dt.timedelta(minutes=1, seconds=round_number)
+            await asyncio.gather(*(deliver_due(replica, config, now, limit=3) for replica in replicas))
+            if await replicas[0].depth() == 0:
+                break
+        sent = [m["Message-ID"] for m in server.recorder.parsed()]
+        assert sorted(sent) == sorted(f"<{lead_id}@balansebot>" for lead_id in ids)
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_run_forever_survives_a_failed_round_and_stops_when_cancelled(
+    outbox: LeadOutbox, server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    await outbox.enqueue(LEAD, NOW)
+    calls = 0
+
+    def clock() -> dt.datetime:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("clock broke")
+        return NOW
+
+    loop = asyncio.create_task(run_forever(outbox, smtp_config(server.port), 0.01, clock))
+    try:
+        async with asyncio.timeout(WAIT):
+            while not server.recorder.messages:  # noqa: ASYNC110 - the server runs on its own thread
+                await asyncio.sleep(0.01)
+        assert not loop.done()
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+    assert loop.cancelled()
+    assert "lead delivery round failed" in caplog.text
+    assert len(server.recorder.messages) == 1
+
+
+def test_backoff_doubles_from_30_seconds_to_an_hour_with_jitter() -> None:
+    rng = random.Random(7)
+    for attempts, nominal in [(1, 30), (2, 60), (3, 120), (4, 240), (7, 1920), (8, 3600), (500, 3600)]:
+        for _ in range(50):
+            wait = backoff(attempts, rng).total_seconds()
+            assert nominal * 0.8 <= wait <= min(nominal * 1.2, 3600)
+    assert 2880 <= backoff(1, rng, permanent=True).total_seconds() <= 3600

@@ -1,0 +1,214 @@
+"""The lead outbox on real SQLite and PostgreSQL: leads kept until delivered, claimed once, purged later."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import inspect, select
+from sqlmodel import SQLModel
+
+from bot.delivery.email import Lead
+from bot.storage import migrate
+from bot.storage.database import create_engine, sync_url
+from bot.storage.outbox import LeadOutbox
+from bot.storage.tables import LEAD_OUTBOX_TABLE
+from tests.databases import fresh_database
+
+NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+LEASE = dt.timedelta(minutes=5)
+LEAD = Lead(
+    organisation="Bærum Kulturhus",
+    actor_kind="organising",
+    size="ca. 40",
+    contact_person="Åse Ødegård",
+    contact="ase@example.no",
+    message="Vi vil gjerne vite mer.",
+    lang="nb",
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated, empty database of each kind."""
+    with fresh_database(request.param, tmp_path) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+async def outbox(database_url: str) -> AsyncIterator[LeadOutbox]:
+    """An outbox on the database."""
+    engine = create_engine(database_url)
+    yield LeadOutbox(engine, lease=LEASE)
+    await engine.dispose()
+
+
+def lead(number: int) -> Lead:
+    """A distinct lead."""
+    return Lead(
+        organisation=f"Org {number}",
+        actor_kind="performing",
+        size="5",
+        contact_person="Kari",
+        contact="+47 22 00 00 00",
+        lang="nn",
+    )
+
+
+async def test_an_enqueued_lead_comes_back_whole_and_aware(outbox: LeadOutbox) -> None:
+    lead_id = await outbox.enqueue(LEAD, NOW)
+    assert await outbox.depth() == 1
+    [item] = await outbox.due(NOW, 10)
+    assert (item.id, item.lead, item.created_at, item.attempts, item.last_error) == (
+        lead_id,
+        LEAD,
+        NOW,
+        1,
+        None,
+    )
+    assert item.created_at.tzinfo is not None
+
+
+async def test_due_is_oldest_first_limited_and_not_early(outbox: LeadOutbox) -> None:
+    ids = [await outbox.enqueue(lead(n), NOW + dt.timedelta(seconds=n)) for n in range(4)]
+    assert await outbox.due(NOW - dt.timedelta(seconds=1), 10) == []
+    assert [item.id for item in await outbox.due(NOW + dt.timedelta(minutes=1), 3)] == ids[:3]
+    assert [item.id for item in await outbox.due(NOW + dt.timedelta(minutes=1), 3)] == ids[3:]
+
+
+async def test_a_claimed_lead_is_left_alone_for_the_lease_then_due_again(outbox: LeadOutbox) -> None:
+    """What happens to a lead whose sender died mid-send: it waits out the lease, then goes again."""
+    lead_id = await outbox.enqueue(LEAD, NOW)
+    assert len(await outbox.due(NOW, 10)) == 1
+    assert await outbox.due(NOW + LEASE - dt.timedelta(seconds=1), 10) == []
+    [again] = await outbox.due(NOW + LEASE, 10)
+    assert (again.id, again.attempts) == (lead_id, 2)
+
+
+async def test_a_failure_is_recorded_and_retried_at_the_given_time(outbox: LeadOutbox) -> None:
+    lead_id = await outbox.enqueue(LEAD, NOW)
+    await outbox.due(NOW, 10)
+    retry_at = NOW + dt.timedelta(seconds=30)
+    await outbox.mark_failed(lead_id, NOW, "SMTPRecipientsRefused 451", retry_at)
+    assert await outbox.due(retry_at - dt.timedelta(seconds=1), 10) == []
+    [item] = await outbox.due(retry_at, 10)
+    assert (item.attempts, item.last_error) == (2, "SMTPRecipientsRefused 451")
+    with pytest.raises(ValueError, match="past"):
+        await outbox.mark_failed(lead_id, NOW, "x", NOW - dt.timedelta(seconds=1))
+
+
+async def test_a_delivered_lead_is_never_due_and_not_counted(outbox: LeadOutbox) -> None:
+    delivered = await outbox.enqueue(LEAD, NOW)
+    waiting = await outbox.enqueue(lead(1), NOW)
+    await outbox.due(NOW, 10)
+    await outbox.mark_delivered(delivered, NOW)
+    assert await outbox.depth() == 1
+    # A late failure report (another replica's, after its lease ran out) does not revive it.
+    await outbox.mark_failed(delivered, NOW, "TimeoutError", NOW)
+    assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=1), 10)] == [waiting]
+
+
+async def test_purge_deletes_only_leads_delivered_before_the_cutoff(outbox: LeadOutbox) -> None:
+    old = await outbox.enqueue(LEAD, NOW)
+    recent = await outbox.enqueue(lead(1), NOW)
+    never = await outbox.enqueue(lead(2), NOW - dt.timedelta(days=365))
+    await outbox.due(NOW, 10)
+    await outbox.mark_delivered(old, NOW)
+    await outbox.mark_delivered(recent, NOW + dt.timedelta(days=6))
+    assert await outbox.purge_delivered(NOW + dt.timedelta(days=7) - dt.timedelta(days=1)) == 1
+    assert await outbox.purge_delivered(NOW + dt.timedelta(days=7) - dt.timedelta(days=1)) == 0
+    assert await outbox.depth() == 1
+    assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=30), 10)] == [never]
+    assert await outbox.purge_delivered(NOW + dt.timedelta(days=30)) == 1
+
+
+async def test_leads_survive_a_restart(database_url: str) -> None:
+    first = create_engine(database_url)
+    lead_id = await LeadOutbox(first).enqueue(LEAD, NOW)
+    await first.dispose()
+    second = create_engine(database_url)
+    try:
+        [item] = await LeadOutbox(second).due(NOW, 10)
+        assert (item.id, item.lead) == (lead_id, LEAD)
+    finally:
+        await second.dispose()
+
+
+async def test_naive_datetimes_are_refused(outbox: LeadOutbox) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await outbox.enqueue(LEAD, NOW.replace(tzinfo=None))
+
+
+async def test_other_time_zones_are_stored_as_utc(outbox: LeadOutbox) -> None:
+    oslo = dt.timezone(dt.timedelta(hours=1))
+    await outbox.enqueue(LEAD, NOW.astimezone(oslo))
+    assert await outbox.due(NOW - dt.timedelta(seconds=1), 10) == []
+    [item] = await outbox.due(NOW, 10)
+    assert item.created_at == NOW
+
+
+async def test_the_row_holds_no_telegram_id(database_url: str) -> None:
+    engine = create_sync_engine(sync_url(database_url))
+    try:
+        columns = {column["name"] for column in inspect(engine).get_columns(LEAD_OUTBOX_TABLE)}
+    finally:
+        engine.dispose()
+    assert columns == {
+        "id",
+        "organisation",
+        "actor_kind",
+        "size",
+        "contact_person",
+        "contact",
+        "message",
+        "lang",
+        "created_at",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "delivered_at",
+    }
+
+
+async def test_the_migration_matches_the_table(database_url: str) -> None:
+    engine = create_sync_engine(sync_url(database_url))
+    try:
+        with engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    finally:
+        engine.dispose()
+    ours = [d for d in differences if LEAD_OUTBOX_TABLE in repr(d)]
+    assert ours == []
+
+
+async def test_unknown_actor_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="actor_kind"):
+        Lead(organisation="x", actor_kind="audience", size="1", contact_person="y", contact="z", lang="nb")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_replicas_claiming_at_once_never_share_a_lead(database_url: str) -> None:
+    engines = [create_engine(database_url) for _ in range(4)]
+    try:
+        outboxes = [LeadOutbox(engine, lease=LEASE) for engine in engines]
+        ids = {await outboxes[0].enqueue(lead(n), NOW) for n in range(60)}
+        claims = await asyncio.gather(*(outbox.due(NOW, 7) for outbox in outboxes * 3))
+        claimed = [item.id for claim in claims for item in claim]
+        # Skipping rows another replica holds may leave a claim short; whatever is left is still due.
+        claimed += [item.id for item in await outboxes[0].due(NOW, 100)]
+        assert len(claimed) == len(set(claimed)) == 60
+        assert set(claimed) == ids
+        async with engines[0].connect() as conn:
+            table = SQLModel.metadata.tables[LEAD_OUTBOX_TABLE]
+            attempts = (await conn.execute(select(table.c.attempts))).scalars().all()
+        assert set(attempts) == {1}
+    finally:
+        for engine in engines:
+            await engine.dispose()

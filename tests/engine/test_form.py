@@ -1,0 +1,163 @@
+"""The Balansemerket interest form: one question at a time, checked answers, summary, change, consent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.content.scripts import Scripts
+from bot.engine import callbacks
+from bot.engine.engine import Engine
+from bot.engine.form import InterestForm
+from bot.engine.model import ButtonPress, ChatState, Command, Event, FreeText, NonText, Outcome, SubmitLead
+from bot.i18n import Catalogs
+
+
+@pytest.fixture(scope="module")
+def engine(scripts: Scripts, catalogs: Catalogs) -> Engine:
+    """An engine with lead delivery configured, so the form is offered."""
+    return Engine(scripts, catalogs, lead_form=True)
+
+
+class Chat:
+    """A conversation with the engine, remembering the state between turns."""
+
+    def __init__(self, engine: Engine, state: ChatState | None = None) -> None:
+        self.engine = engine
+        self.state = state or ChatState(node="merket_soke")
+        self.last: Outcome | None = None
+
+    def __call__(self, event: Event) -> str:
+        self.last = self.engine.handle(self.state, event)
+        self.state = self.last.state
+        return self.last.replies[-1].text
+
+    def buttons(self) -> list[str | None]:
+        assert self.last is not None
+        return [b.callback_data for row in self.last.replies[-1].keyboard for b in row]
+
+
+def start(engine: Engine) -> Chat:
+    """A chat on the badge page that has pressed the form button."""
+    chat = Chat(engine)
+    assert "1/6" in chat(ButtonPress(callbacks.goto("skjema")))
+    return chat
+
+
+def test_the_form_is_offered_only_when_leads_can_be_delivered(scripts: Scripts, catalogs: Catalogs) -> None:
+    with_form = Engine(scripts, catalogs, lead_form=True).handle(ChatState(), Command("merket"))
+    page = Engine(scripts, catalogs, lead_form=True).handle(
+        ChatState(), ButtonPress(callbacks.goto("merket_soke"))
+    )
+    without = Engine(scripts, catalogs).handle(ChatState(), ButtonPress(callbacks.goto("merket_soke")))
+    assert callbacks.goto("skjema") in [b.callback_data for row in page.replies[0].keyboard for b in row]
+    assert callbacks.goto("skjema") not in [
+        b.callback_data for row in without.replies[0].keyboard for b in row
+    ]
+    assert "hei@balansekunstprosjektet.no" in without.replies[0].text, "the e-mail address instead"
+    assert with_form.replies
+    refused = Engine(scripts, catalogs).handle(ChatState(), ButtonPress(callbacks.goto("skjema")))
+    assert refused.state.form is None and "ikke i bruk lenger" in refused.replies[0].text
+
+
+def test_the_whole_form_with_reasks_change_consent_and_send(engine: Engine) -> None:
+    chat = start(engine)
+    assert "2/6" in chat(FreeText("  Kulturhuset   Øst & co "))
+    assert len([d for d in chat.buttons() if d and d.startswith("f:") and d != "f:cancel"]) == 3
+    assert "knappene" in chat(FreeText("arrangør")), "a kind of actor is chosen with the buttons"
+    assert "3/6" in chat(ButtonPress(callbacks.form("organising")))
+    assert "skriv et svar" in chat(FreeText("   ")).lower()
+    assert "3/6" in chat.last.replies[-1].text if chat.last else False
+    assert "4/6" in chat(FreeText("ca. 40 ansatte og frivillige"))
+    assert "5/6" in chat(FreeText("Kari Nordmann"))
+    assert "e-postadresse eller et telefonnummer" in chat(FreeText("ring meg"))
+    assert "6/6" in chat(FreeText("kari@kulturhuset.no"))
+    consent = chat(ButtonPress(callbacks.form("skip")))
+    assert "Kari Nordmann" in consent and "kari@kulturhuset.no" in consent
+    summary = chat(ButtonPress(callbacks.form("yes")))
+    assert "Kulturhuset Øst &amp; co" in summary, "answers are escaped, never interpreted as HTML"
+    assert "ca. 40 ansatte og frivillige" in summary
+    assert "Arrangerende" in summary
+    assert "hva vil du endre" in chat(ButtonPress(callbacks.form("change"))).lower()
+    assert "3/6" in chat(ButtonPress(callbacks.form("field:size")))
+    summary = chat(FreeText("omtrent 50"))
+    assert "omtrent 50" in summary and "ca. 40" not in summary, "back to the summary after one change"
+    chat(ButtonPress(callbacks.form("send")))
+    assert chat.last is not None
+    (effect,) = chat.last.effects
+    assert isinstance(effect, SubmitLead)
+    assert dict(effect.form.as_pairs()) == {
+        "organisation": "Kulturhuset Øst & co",
+        "actor_kind": "organising",
+        "size": "omtrent 50",
+        "contact_person": "Kari Nordmann",
+        "contact": "kari@kulturhuset.no",
+        "message": "",
+    }
+    assert chat.state.form is None
+    assert "Takk" in chat.last.replies[0].text
+
+
+@pytest.mark.parametrize("when", range(7))
+def test_avbryt_at_any_step_discards_everything(engine: Engine, when: int) -> None:
+    chat = start(engine)
+    steps: list[Event] = [
+        FreeText("Korpset"),
+        ButtonPress(callbacks.form("performing")),
+        FreeText("30"),
+        FreeText("Ola"),
+        FreeText("+47 400 00 000"),
+        FreeText("Hei!"),
+        ButtonPress(callbacks.form("yes")),
+    ]
+    for event in steps[:when]:
+        chat(event)
+    reply = chat(Command("avbryt"))
+    assert chat.state.form is None
+    assert "Ingenting ble lagret eller sendt" in reply
+    assert chat.last is not None and chat.last.effects == ()
+
+
+def test_answers_that_are_too_long_are_asked_again(engine: Engine) -> None:
+    chat = start(engine)
+    assert "under 200 tegn" in chat(FreeText("x" * 201))
+    assert chat.state.form == InterestForm()
+
+
+def test_danger_during_the_form_gets_acute_help(engine: Engine) -> None:
+    chat = start(engine)
+    reply = chat(FreeText("hjelp han slår meg nå"))
+    assert "112" in reply and chat.state.form is None
+
+
+def test_another_command_leaves_the_form(engine: Engine) -> None:
+    chat = start(engine)
+    chat(FreeText("Teateret"))
+    assert "400 38 800" in chat(Command("telefon"))
+    assert chat.state.form is None
+
+
+def test_old_form_buttons_and_stickers_re_ask_the_question(engine: Engine) -> None:
+    chat = start(engine)
+    chat(FreeText("Teateret"))
+    assert "2/6" in chat(ButtonPress(callbacks.form("send")))
+    assert "2/6" in chat(NonText("sticker"))
+    assert "2/6" in chat(ButtonPress(callbacks.form("nonsense")))
+
+
+def test_form_state_survives_storage(engine: Engine) -> None:
+    chat = start(engine)
+    chat(FreeText("Kulturskolen"))
+    chat(ButtonPress(callbacks.form("producing")))
+    form = chat.state.form
+    assert form is not None
+    assert InterestForm.from_json(form.to_json()) == form
+    assert InterestForm.from_json({"step": "removed_step"}) is None
+    assert replace(form, changing=True) != form
+
+
+def test_form_in_english(engine: Engine) -> None:
+    chat = Chat(engine, ChatState(node="merket_soke", lang="en"))
+    assert "1/6" in chat(ButtonPress(callbacks.goto("skjema")))
+    assert "What is the name" in chat.last.replies[-1].text if chat.last else False
