@@ -28,7 +28,9 @@ class ChatRow(SQLModel, table=True):
     )
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
     # An organisation's interest form while it is being filled in; emptied when sent or cancelled.
-    form: dict[str, str | bool] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    form: dict[str, str | bool] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
 
 
 class LeadOutboxRow(SQLModel, table=True):

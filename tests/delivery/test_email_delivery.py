@@ -10,21 +10,16 @@ import email.policy
 import logging
 import random
 import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
-from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from bot.delivery.email import Lead, SmtpConfig, build_message
 from bot.delivery.worker import FIRST_DELAY, MAX_DELAY, backoff, deliver_due, run_forever
-from bot.storage import migrate
 from bot.storage.database import create_engine
 from bot.storage.outbox import LeadOutbox
-from tests.databases import fresh_database
+from tests.support.smtp import WAIT, SmtpServer
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 LEAD = Lead(
@@ -36,61 +31,6 @@ LEAD = Lead(
     message="Vi vil gjerne høre mer om kurs før sesongstart. Hilsen Åse.",
     lang="nn",
 )
-WAIT = 10.0  # seconds: the longest any test waits for the server
-
-
-class Recorder:
-    """An aiosmtpd handler that keeps what it accepts, or refuses recipients with a set reply."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        self.refusal: str | None = None
-        self.delay = 0.0
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(  # noqa: N802 - the name aiosmtpd calls
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        """Accept the recipient unless told to refuse."""
-        if self.refusal is not None:
-            return self.refusal
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802 - the name aiosmtpd calls
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
-        """Keep the message (after an optional delay, so concurrent senders overlap)."""
-        await asyncio.sleep(self.delay)
-        with self._lock:
-            self.messages.append(envelope.original_content)
-        return "250 Message accepted for delivery"
-
-    def parsed(self) -> list[EmailMessage]:
-        """The accepted messages, parsed as a mail client would."""
-        with self._lock:
-            raw = list(self.messages)
-        return [email.message_from_bytes(m, policy=email.policy.default) for m in raw]
-
-
-class SmtpServer:
-    """A real SMTP server on a loopback port that can be stopped and started again on that port."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.recorder = Recorder()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        """Listen (returns once the server answers)."""
-        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, ready_timeout=WAIT)
-        self._controller.start()
-
-    def stop(self) -> None:
-        """Stop listening; connections are then refused."""
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
 
 
 def free_port() -> int:
@@ -122,14 +62,6 @@ def server() -> Iterator[SmtpServer]:
     smtp.start()
     yield smtp
     smtp.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database of each kind."""
-    with fresh_database(request.param, tmp_path) as url:
-        migrate.upgrade(url)
-        yield url
 
 
 @pytest.fixture

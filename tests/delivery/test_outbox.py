@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,11 +14,9 @@ from sqlalchemy import inspect, select
 from sqlmodel import SQLModel
 
 from bot.delivery.email import Lead
-from bot.storage import migrate
 from bot.storage.database import create_engine, sync_url
 from bot.storage.outbox import LeadOutbox
 from bot.storage.tables import LEAD_OUTBOX_TABLE
-from tests.databases import fresh_database
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=5)
@@ -32,14 +29,6 @@ LEAD = Lead(
     message="Vi vil gjerne vite mer.",
     lang="nb",
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A migrated, empty database of each kind."""
-    with fresh_database(request.param, tmp_path) as url:
-        migrate.upgrade(url)
-        yield url
 
 
 @pytest.fixture

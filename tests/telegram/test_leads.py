@@ -1,0 +1,152 @@
+"""The interest form end to end: chat → outbox → a real SMTP server, through outages and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.engine import callbacks
+from tests.support.fake_bot_api import FakeBotApi, FakeUser
+from tests.support.smtp import SmtpServer
+from tests.telegram.serving import free_port, serving
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    """The offline Bot API."""
+    async with FakeBotApi() as server:
+        yield server
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    """Deliver leads to plain SMTP on loopback, checking often."""
+    return {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_STARTTLS": "false",
+        "LEADS_EMAIL_FROM": "Balansebot <bot@balansekunst.no>",
+        "LEADS_EMAIL_TO": "post@balansekunst.no",
+        "DELIVERY_INTERVAL_SECONDS": "0.2",
+        "SMTP_TIMEOUT_SECONDS": "3",
+    }
+
+
+async def fill_in_form(fake: FakeBotApi, person: FakeUser, *, send: bool = True) -> None:
+    """Open the badge page, press the form button, answer every question, and send (or cancel)."""
+    fake.send_command(person, "merket")
+    await fake.wait_for_bot_messages(person, 1)
+
+    def replies() -> int:
+        return len(
+            [
+                op
+                for op in fake.ops
+                if op.chat_id == person.id and op.method in ("sendMessage", "editMessageText")
+            ]
+        )
+
+    async def press(data: str) -> None:
+        before = replies()
+        fake.press_button(person, fake.bot_messages(person)[-1], data)
+        await fake.wait_until(lambda: replies() > before, what="the answer to a button")
+
+    async def say(text: str) -> None:
+        before = replies()
+        fake.send_text(person, text)
+        await fake.wait_until(lambda: replies() > before, what="the answer to a message")
+
+    await press(callbacks.goto("merket_soke"))
+    await press(callbacks.goto("skjema"))
+    await say("Kulturhuset Ålesund")
+    await press(callbacks.form("organising"))
+    await say("rundt 25")
+    await say("Kari Ærlig")
+    await say("kari@kulturhuset.no")
+    await press(callbacks.form("skip"))
+    await press(callbacks.form("yes"))
+    await press(callbacks.form("send" if send else "cancel"))
+
+
+async def wait_for_mail(smtp: SmtpServer, count: int, within: float = 15) -> None:
+    """Until the SMTP server has accepted `count` messages."""
+    for _ in range(int(within * 10)):
+        if len(smtp.recorder.parsed()) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{len(smtp.recorder.parsed())} of {count} e-mails arrived")
+
+
+async def test_a_lead_reaches_staff_by_email(fake: FakeBotApi, tmp_path: Path) -> None:
+    smtp = SmtpServer(free_port())
+    smtp.start()
+    kari = fake.add_user("Kari")
+    try:
+        async with serving(fake, tmp_path, webhook=False, **smtp_env(smtp.port)):
+            await fill_in_form(fake, kari)
+            assert "Takk!" in (fake.bot_messages(kari)[-1].text or "")
+            await wait_for_mail(smtp, 1)
+    finally:
+        smtp.stop()
+    (mail,) = smtp.recorder.parsed()
+    assert "Kulturhuset Ålesund" in str(mail["Subject"])
+    assert mail["Reply-To"] == "kari@kulturhuset.no"
+    body = mail.get_body().get_content()  # type: ignore[union-attr]
+    assert "Kari Ærlig" in body and "rundt 25" in body
+
+
+async def test_a_lead_survives_an_smtp_outage_and_a_restart_and_arrives_once(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    port = free_port()  # nothing listens yet: the mail server is down
+    kari = fake.add_user("Kari")
+    async with serving(fake, tmp_path, webhook=True, **smtp_env(port)) as served:
+        await fill_in_form(fake, kari)
+        await asyncio.sleep(1)  # several delivery rounds fail meanwhile
+    with sqlite3.connect(served.database) as db:
+        assert db.execute("SELECT count(*) FROM lead_outbox WHERE delivered_at IS NULL").fetchone() == (1,)
+        (attempts,) = db.execute("SELECT attempts FROM lead_outbox").fetchone()
+    assert attempts >= 1
+    smtp = SmtpServer(port)
+    smtp.start()
+    try:
+        async with serving(fake, tmp_path, webhook=True, **smtp_env(port)):
+            await wait_for_mail(smtp, 1, within=120)  # after the backoff from the failed tries
+            await asyncio.sleep(1)
+    finally:
+        smtp.stop()
+    assert len(smtp.recorder.parsed()) == 1
+    with sqlite3.connect(served.database) as db:
+        assert db.execute("SELECT count(*) FROM lead_outbox WHERE delivered_at IS NULL").fetchone() == (0,)
+
+
+async def test_a_cancelled_form_leaves_nothing_in_the_database(fake: FakeBotApi, tmp_path: Path) -> None:
+    port = free_port()
+    ola = fake.add_user("Ola")
+    async with serving(fake, tmp_path, webhook=False, **smtp_env(port)) as served:
+        await fill_in_form(fake, ola, send=False)
+        assert "Ingenting ble lagret eller sendt" in (fake.bot_messages(ola)[-1].text or "")
+    with sqlite3.connect(served.database) as db:
+        assert db.execute("SELECT count(*) FROM lead_outbox").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM chat WHERE form IS NOT NULL").fetchone() == (0,)
+    for path in served.database.parent.glob("balansebot.db*"):
+        content = path.read_bytes()
+        for answer in ("Kulturhuset Ålesund", "Kari Ærlig", "kari@kulturhuset.no", "rundt 25"):
+            assert answer.encode() not in content, (answer, path.name)
+
+
+async def test_without_smtp_the_form_is_not_offered(fake: FakeBotApi, tmp_path: Path) -> None:
+    kari = fake.add_user("Kari")
+    async with serving(fake, tmp_path, webhook=False):
+        fake.send_command(kari, "merket")
+        (page,) = await fake.wait_for_bot_messages(kari, 1)
+        fake.press_button(kari, page, callbacks.goto("merket_soke"))
+        await fake.wait_for_call("editMessageText")
+    shown = fake.bot_messages(kari)[-1]
+    assert callbacks.goto("skjema") not in shown.callback_datas
+    assert "hei@balansekunstprosjektet.no" in (shown.text or "")
