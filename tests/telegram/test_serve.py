@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import os
 import shutil
@@ -14,6 +16,7 @@ import psycopg
 import pytest
 
 from bot.engine import callbacks
+from bot.storage import migrate
 from tests.conftest import ROOT, run_balansebot
 from tests.databases import fresh_postgres
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
@@ -304,3 +307,40 @@ async def test_serve_on_postgresql(fake: FakeBotApi, tmp_path: Path) -> None:
             rows = db.execute("SELECT key, node FROM chat").fetchall()
     assert [node for _, node in rows] == ["merket_steg"]
     assert str(kari.id) not in rows[0][0]
+
+
+async def test_expiry_runs_by_itself(fake: FakeBotApi, tmp_path: Path) -> None:
+    database = tmp_path / "balansebot.db"
+    migrate.upgrade(f"sqlite:///{database}")
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        ("a" * 64, now - dt.timedelta(days=31), now - dt.timedelta(days=31)),  # unused for 30 days: deleted
+        (
+            "b" * 64,
+            now - dt.timedelta(hours=50),
+            now - dt.timedelta(hours=50),
+        ),  # message ids too old to delete
+        ("c" * 64, now, now),  # fresh: kept as it is
+    ]
+    with sqlite3.connect(database) as db:
+        for key, updated, newest in rows:
+            db.execute(
+                "INSERT INTO chat (key, node, lang, messages, last_bot_message_id, newest_message_at,"
+                " updated_at) VALUES (?, 'telefon', 'nb', ?, 7, ?, ?)",
+                (
+                    key,
+                    json.dumps([[7, int(newest.timestamp())]]),
+                    newest.isoformat(" "),
+                    updated.isoformat(" "),
+                ),
+            )
+    async with serving(fake, tmp_path, webhook=False, EXPIRY_INTERVAL_SECONDS="0.2") as served:
+        for _ in range(100):
+            with sqlite3.connect(database) as db:
+                left = db.execute("SELECT key, messages FROM chat ORDER BY key").fetchall()
+            if [key for key, _ in left] == ["b" * 64, "c" * 64] and left[0][1] == "[]":
+                break
+            await asyncio.sleep(0.1)
+    assert [key[0] for key, _ in left] == ["b", "c"]
+    assert left[0][1] == "[]" and left[1][1] != "[]"
+    assert "expired 1 chats and 1 message lists" in served.log_text()
