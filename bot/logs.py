@@ -8,8 +8,20 @@ import sys
 
 from telegram import TelegramObject
 
-# These libraries log whole updates (ids and text) at DEBUG and INFO; we keep only their warnings.
-CHATTY_LIBRARIES = ("telegram", "httpx", "httpcore", "aiohttp.access", "apscheduler")
+# These libraries log whole updates or SQL parameters (ids, text, form answers) at DEBUG and INFO;
+# we keep only their warnings.
+CHATTY_LIBRARIES = (
+    "telegram",
+    "httpx",
+    "httpcore",
+    "aiohttp.access",
+    "apscheduler",
+    "aiosqlite",
+    "sqlalchemy",
+    "psycopg",
+    "alembic",
+    "aiosmtplib",
+)
 REDACTED = "<redacted>"
 
 

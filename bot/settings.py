@@ -42,8 +42,9 @@ class ServeSettings(ContentSettings):
     max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     expiry_interval_seconds: float = Field(default=600, gt=0)
-    # Delivery of organisations' interest forms to staff by e-mail. Without SMTP_HOST the form is
-    # not offered and readers are given the e-mail address instead.
+    # Delivery of organisations' interest forms to staff: by e-mail (SMTP_HOST …), to a staff
+    # Telegram chat (STAFF_CHAT_ID), or both. With neither the form is not offered and readers are
+    # given the e-mail address instead.
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None
@@ -53,6 +54,9 @@ class ServeSettings(ContentSettings):
     smtp_timeout_seconds: float = Field(default=20, gt=0)
     leads_email_from: str | None = None
     leads_email_to: str | None = None
+    # The chat where staff read leads: a group's id (negative) or a staff member's private chat with
+    # the bot. The bot must be a member of it (it stays in this group, and leaves any other).
+    staff_chat_id: int | None = None
     leads_retention_days: int = Field(default=30, ge=1)
     delivery_interval_seconds: float = Field(default=15, gt=0)
 
@@ -95,6 +99,11 @@ class ServeSettings(ContentSettings):
         if self.pseudonym_key is not None and len(self.pseudonym_key.get_secret_value()) < 32:
             raise ValueError("PSEUDONYM_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return self
+
+    @property
+    def delivers_leads(self) -> bool:
+        """Whether leads can reach staff (by e-mail or in the staff chat); only then is the form offered."""
+        return self.smtp_host is not None or self.staff_chat_id is not None
 
     @property
     def key_file(self) -> Path:

@@ -35,7 +35,7 @@ def run(_args: argparse.Namespace) -> int:
     os.environ.setdefault(
         "PTB_TIMEDELTA", "true"
     )  # PTB 22: timedelta retry_after, without a warning each time
-    engine = engine_or_exit(settings.dialogues_dir, lead_form=settings.smtp_host is not None)
+    engine = engine_or_exit(settings.dialogues_dir, lead_form=settings.delivers_leads)
     runtime = Runtime(settings, engine, engine.catalogs)
     asyncio.run(serve(runtime, shutdown_seconds=SHUTDOWN_SECONDS))
     return 0

@@ -1,4 +1,4 @@
-"""Leads as e-mails to staff: the lead, the SMTP settings, the message in Norwegian, and sending it."""
+"""Leads as e-mails to staff: the lead, the SMTP settings, the text in Norwegian, and the e-mail channel."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
 
 from bot.engine.form import ACTOR_KINDS, ActorKind
+
+if TYPE_CHECKING:  # the outbox stores Leads, so it imports this module
+    from bot.storage.outbox import OutboxItem
 
 ACTOR_LABELS: dict[str, str] = {"organising": "arrangør", "producing": "produsent", "performing": "utøver"}
 LANGUAGE_LABELS = {"nb": "bokmål", "nn": "nynorsk", "en": "engelsk"}
@@ -79,7 +83,9 @@ def build_message(
     message["Date"] = format_datetime(created_at or dt.datetime.now(dt.UTC))
     # Quoted-printable keeps the body 7-bit clean for any server, and æøå readable in the source.
     message.set_content(
-        _body(lead, lead_id, created_at, reply_to is not None), charset="utf-8", cte="quoted-printable"
+        lead_text(lead, lead_id, created_at, can_reply=reply_to is not None),
+        charset="utf-8",
+        cte="quoted-printable",
     )
     return message
 
@@ -112,7 +118,33 @@ async def send(message: EmailMessage, config: SmtpConfig) -> None:
     )
 
 
-def _body(lead: Lead, lead_id: str, created_at: dt.datetime | None, can_reply: bool) -> str:
+class EmailChannel:
+    """Leads as e-mails to staff's mailbox."""
+
+    name = "email"
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+
+    async def send(self, item: OutboxItem) -> None:
+        """E-mail the lead; raises aiosmtplib's errors when the mail server does not accept it."""
+        await send(build_message(item.lead, item.id, self.config, item.created_at), self.config)
+
+    def describe(self, error: Exception) -> tuple[str, bool] | None:
+        """Class and SMTP code (no server text, which may quote addresses), and whether it was a 5xx."""
+        if not isinstance(error, aiosmtplib.SMTPException | OSError | TimeoutError):
+            return None
+        code: int | None = None
+        if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+            code = error.recipients[0].code
+        elif isinstance(error, aiosmtplib.SMTPResponseException):
+            code = error.code
+        name = type(error).__name__
+        return (name if code is None else f"{name} {code}"), code is not None and 500 <= code < 600
+
+
+def lead_text(lead: Lead, lead_id: str, created_at: dt.datetime | None, *, can_reply: bool = False) -> str:
+    """The lead for staff in Norwegian, as plain text: the e-mail's body, and the staff chat's message."""
     lines = [
         "En organisasjon har meldt interesse for Balansemerket i Balansebot.",
         "",

@@ -1,10 +1,15 @@
-"""From a completed interest form in the chat to the outbox, and from the outbox to staff's inbox."""
+"""From a completed interest form in the chat to the outbox, and which channels take it to staff."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from bot.delivery.email import Lead, SmtpConfig
+from telegram import Bot
+
+from bot.delivery.email import EmailChannel, Lead, SmtpConfig
+from bot.delivery.telegram_chat import TelegramChannel
+from bot.delivery.worker import Channel
 from bot.engine.form import ACTOR_KINDS
 from bot.engine.model import SubmitLead
 from bot.settings import ServeSettings
@@ -14,16 +19,19 @@ from bot.storage.outbox import LeadOutbox
 class OutboxLeads:
     """The Telegram adapter's LeadInbox: a lead is stored durably before the reader is thanked."""
 
-    def __init__(self, outbox: LeadOutbox) -> None:
+    def __init__(self, outbox: LeadOutbox, channels: Sequence[str]) -> None:
+        if not channels:
+            raise ValueError("leads need at least one channel to staff")
         self._outbox = outbox
+        self._channels = tuple(channels)
 
     async def submit(self, lead: SubmitLead, now: dt.datetime) -> None:
-        """Enqueue the form's answers; the delivery worker sends them."""
+        """Enqueue the form's answers once per channel; the delivery worker sends each copy."""
         form = lead.form
         actor_kind = next((k for k in ACTOR_KINDS if k == form.get("actor_kind")), None)
         if actor_kind is None:
             raise ValueError("the form's kind of actor is not one the e-mail knows")
-        await self._outbox.enqueue(
+        await self._outbox.enqueue_each(
             Lead(
                 organisation=form.get("organisation"),
                 actor_kind=actor_kind,
@@ -34,11 +42,23 @@ class OutboxLeads:
                 lang=lead.lang,
             ),
             now,
+            self._channels,
         )
 
 
+def lead_channels(settings: ServeSettings, bot: Bot, default_recipient: str) -> list[Channel]:
+    """The channels configured to take leads to staff: e-mail, the staff chat, both or none."""
+    channels: list[Channel] = []
+    smtp = smtp_config(settings, default_recipient)
+    if smtp is not None:
+        channels.append(EmailChannel(smtp))
+    if settings.staff_chat_id is not None:
+        channels.append(TelegramChannel(bot, settings.staff_chat_id))
+    return channels
+
+
 def smtp_config(settings: ServeSettings, default_recipient: str) -> SmtpConfig | None:
-    """The SMTP settings, or None when no delivery is configured (then the form is not offered)."""
+    """The SMTP settings, or None when leads are not e-mailed."""
     if settings.smtp_host is None or settings.leads_email_from is None:
         return None
     return SmtpConfig(

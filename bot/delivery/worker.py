@@ -1,4 +1,4 @@
-"""The delivery loop: send due leads, retry failures with backoff, purge delivered leads after a while."""
+"""The delivery loop: send each channel's due leads, retry failures with backoff, purge delivered leads."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ import datetime as dt
 import logging
 import random
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
-import aiosmtplib
-
-from bot.delivery.email import SmtpConfig, build_message, send
 from bot.storage.outbox import LeadOutbox, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -27,15 +24,29 @@ KEEP_DELIVERED = dt.timedelta(days=7)
 Outcome = Literal["delivered", "retrying", "rejected"]
 
 
+class Channel(Protocol):
+    """Where staff receive leads: their mailbox, their Telegram chat."""
+
+    @property
+    def name(self) -> str:
+        """The outbox's name for the channel ("email", "telegram")."""
+
+    async def send(self, item: OutboxItem) -> None:
+        """Deliver one lead; returns once the channel has accepted it, raises when it has not."""
+
+    def describe(self, error: Exception) -> tuple[str, bool] | None:
+        """A summary free of personal data and whether the failure is permanent; None if unexpected."""
+
+
 @dataclass(frozen=True)
 class DeliveryReport:
     """What one round did."""
 
     delivered: int = 0
     retrying: int = 0
-    """Failed for a reason that may pass (no connection, a timeout, a 4xx reply)."""
+    """Failed for a reason that may pass (no connection, a timeout, a 4xx reply, flood control)."""
     rejected: int = 0
-    """Refused permanently (a 5xx reply) or failed unexpectedly; retried hourly until someone looks."""
+    """Refused permanently (a 5xx reply, chat not found) or failed unexpectedly; retried hourly."""
 
     @property
     def claimed(self) -> int:
@@ -51,30 +62,19 @@ def backoff(attempts: int, rng: random.Random, *, permanent: bool = False) -> dt
     return min(MAX_DELAY, nominal * rng.uniform(1 - JITTER, 1 + JITTER))
 
 
-def describe_failure(error: Exception) -> tuple[str, bool]:
-    """A summary free of personal data (class and SMTP code), and whether the refusal is permanent."""
-    code: int | None = None
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
-        code = error.recipients[0].code
-    elif isinstance(error, aiosmtplib.SMTPResponseException):
-        code = error.code
-    name = type(error).__name__
-    return (name if code is None else f"{name} {code}"), code is not None and 500 <= code < 600
-
-
 async def deliver_due(
     outbox: LeadOutbox,
-    config: SmtpConfig,
+    channel: Channel,
     now: dt.datetime,
     *,
     limit: int = BATCH,
     rng: random.Random | None = None,
 ) -> DeliveryReport:
-    """Send each due lead once (up to `limit`); mark it delivered, or failed with its next attempt."""
-    items = await outbox.due(now, limit)
+    """Send each of the channel's due leads once (up to `limit`); mark it delivered, or failed."""
+    items = await outbox.due(now, limit, channel.name)
     chance = rng or random.Random()  # noqa: S311 - jitter, not secrecy
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_deliver(outbox, config, item, now, chance)) for item in items]
+        tasks = [group.create_task(_deliver(outbox, channel, item, now, chance)) for item in items]
     outcomes = [task.result() for task in tasks]
     return DeliveryReport(
         delivered=outcomes.count("delivered"),
@@ -85,24 +85,46 @@ async def deliver_due(
 
 async def run_forever(
     outbox: LeadOutbox,
-    config: SmtpConfig,
+    channels: Sequence[Channel],
     interval: float,
     clock: Callable[[], dt.datetime],
     *,
     keep_delivered: dt.timedelta = KEEP_DELIVERED,
     limit: int = BATCH,
 ) -> None:
-    """Deliver and purge every `interval` seconds until cancelled; a failed round is logged, not fatal."""
+    """Deliver each channel's leads and purge every `interval` s until cancelled; failed rounds are logged."""
+    if not channels:
+        raise ValueError("no channel to deliver leads to")
+    # One loop per channel, so a mail server that hangs for its whole timeout does not hold back
+    # the staff chat's leads (or the other way round). The first loop also purges, for all channels.
+    async with asyncio.TaskGroup() as group:
+        for number, channel in enumerate(channels):
+            purge = keep_delivered if number == 0 else None
+            group.create_task(
+                _channel_forever(outbox, channel, interval, clock, purge, limit),
+                name=f"lead delivery ({channel.name})",
+            )
+
+
+async def _channel_forever(
+    outbox: LeadOutbox,
+    channel: Channel,
+    interval: float,
+    clock: Callable[[], dt.datetime],
+    keep_delivered: dt.timedelta | None,
+    limit: int,
+) -> None:
     while True:
         claimed = 0
         try:
             now = clock()
-            report = await deliver_due(outbox, config, now, limit=limit)
+            report = await deliver_due(outbox, channel, now, limit=limit)
             claimed = report.claimed
-            purged = await outbox.purge_delivered(now - keep_delivered)
+            purged = 0 if keep_delivered is None else await outbox.purge_delivered(now - keep_delivered)
             if report.claimed or purged:
                 log.info(
-                    "leads: %d delivered, %d to retry, %d rejected, %d purged",
+                    "leads (%s): %d delivered, %d to retry, %d rejected, %d purged",
+                    channel.name,
                     report.delivered,
                     report.retrying,
                     report.rejected,
@@ -110,52 +132,67 @@ async def run_forever(
                 )
         except Exception:
             # The next round may well succeed (the database back, the bug in one lead retried later).
-            log.exception("lead delivery round failed; trying again in %.0f s", interval)
+            log.exception("lead delivery round failed (%s); trying again in %.0f s", channel.name, interval)
         if claimed < limit:  # a full batch means more may be waiting: go on without sleeping
             await asyncio.sleep(interval)
 
 
 async def _deliver(
-    outbox: LeadOutbox, config: SmtpConfig, item: OutboxItem, now: dt.datetime, rng: random.Random
+    outbox: LeadOutbox, channel: Channel, item: OutboxItem, now: dt.datetime, rng: random.Random
 ) -> Outcome:
     try:
-        message = build_message(item.lead, item.id, config, item.created_at)
         # Finish well within the lease, so no other replica claims the lead while it is being sent.
         async with asyncio.timeout(outbox.lease.total_seconds() / 2):
-            await send(message, config)
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-        return await _failed(outbox, item, now, error, rng)
+            await channel.send(item)
     except Exception as error:
+        described = channel.describe(error)
+        if described is None and isinstance(error, TimeoutError):
+            described = (type(error).__name__, False)  # our own deadline above, whatever the channel
+        if described is not None:
+            return await _failed(outbox, channel, item, now, described, rng)
         # A bug met by one lead must neither stop the others nor lose this one: it is logged at
         # ERROR (without its message, which could quote the lead) and retried hourly.
         frames = "".join(traceback.format_tb(error.__traceback__))
-        log.error("lead %s: unexpected %s while sending\n%s", item.id, type(error).__name__, frames)
+        log.error(
+            "lead %s: unexpected %s while sending to %s\n%s",
+            item.id,
+            type(error).__name__,
+            channel.name,
+            frames,
+        )
         await outbox.mark_failed(item.id, now, type(error).__name__, now + backoff(0, rng, permanent=True))
         return "rejected"
     await outbox.mark_delivered(item.id, now)
-    log.info("lead %s delivered (attempt %d)", item.id, item.attempts)
+    log.info("lead %s delivered by %s (attempt %d)", item.id, channel.name, item.attempts)
     return "delivered"
 
 
 async def _failed(
-    outbox: LeadOutbox, item: OutboxItem, now: dt.datetime, error: Exception, rng: random.Random
+    outbox: LeadOutbox,
+    channel: Channel,
+    item: OutboxItem,
+    now: dt.datetime,
+    described: tuple[str, bool],
+    rng: random.Random,
 ) -> Outcome:
-    summary, permanent = describe_failure(error)
+    summary, permanent = described
     delay = backoff(item.attempts, rng, permanent=permanent)
     await outbox.mark_failed(item.id, now, summary, now + delay)
     if permanent:
         log.error(
-            "lead %s refused by the mail server (%s) on attempt %d; check the SMTP settings and "
-            "recipient. Retrying in %.0f min",
+            "lead %s refused by %s (%s) on attempt %d; check its settings (the SMTP server and "
+            "recipient, or STAFF_CHAT_ID and the bot's membership there). Retrying in %.0f min",
             item.id,
+            channel.name,
             summary,
             item.attempts,
             delay.total_seconds() / 60,
         )
         return "rejected"
     log.warning(
-        "lead %s not delivered (%s) on attempt %d; retrying in %.0f s",
+        "lead %s not delivered by %s (%s) on attempt %d; retrying in %.0f s",
         item.id,
+        channel.name,
         summary,
         item.attempts,
         delay.total_seconds(),

@@ -1,10 +1,14 @@
-"""The lead outbox: organisations' interest forms, kept in the database until staff's mail server has them.
+"""The lead outbox: organisations' interest forms, kept in the database until each channel has them.
 
-Delivery is at least once, not exactly once. A lead is marked delivered only after the SMTP server
-accepted it, so no lead is lost to a crash, an outage or a restart. But if the process dies, or the
-database cannot be reached, between that acceptance and the marking, the lead is sent again later.
-Every send of a lead carries the same Message-ID (`<id@balansebot>`) and Date, so staff's mail
-client can recognise the second copy; the e-mail also names the reference.
+A lead is stored once per configured channel (staff's mailbox, staff's Telegram chat), in one
+transaction, and each copy is delivered and retried on its own: one channel's outage never holds
+back the other.
+
+Delivery is at least once, not exactly once. A copy is marked delivered only after the SMTP server
+or Telegram accepted it, so no lead is lost to a crash, an outage or a restart. But if the process
+dies, or the database cannot be reached, between that acceptance and the marking, it is sent again
+later. Every send of a copy carries the same reference (its id; for e-mail also the Message-ID
+`<id@balansebot>` and Date), so staff can recognise the second copy.
 
 Replicas share the outbox. Claiming a lead (`due`) moves its next attempt one lease into the future
 in a single statement, which on PostgreSQL skips rows another replica is claiming (FOR UPDATE SKIP
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +35,7 @@ from bot.storage.tables import LEAD_OUTBOX_TABLE
 DEFAULT_LEASE = dt.timedelta(minutes=5)
 MAX_ERROR_SUMMARY = 120  # the column's length
 LEAD_FIELDS = ("organisation", "actor_kind", "size", "contact_person", "contact", "message", "lang")
+CHANNELS = frozenset({"email", "telegram"})
 
 
 @dataclass(frozen=True)
@@ -53,22 +59,42 @@ class LeadOutbox:
         self.lease = lease
         """How long a claimed lead is left to its claimant before it is due again."""
 
-    async def enqueue(self, lead: Lead, now: dt.datetime) -> str:
-        """Store the lead, due at once; return its id."""
-        lead_id = str(uuid.uuid4())
-        now = _utc(now)
-        row = {name: getattr(lead, name) for name in LEAD_FIELDS}
-        row |= {"id": lead_id, "created_at": now, "attempts": 0, "next_attempt_at": now}
-        async with self._engine.begin() as conn:
-            await conn.execute(self._table.insert(), row)
+    async def enqueue(self, lead: Lead, now: dt.datetime, channel: str = "email") -> str:
+        """Store the lead for one channel, due at once; return its id."""
+        [lead_id] = await self.enqueue_each(lead, now, [channel])
         return lead_id
 
-    async def due(self, now: dt.datetime, limit: int) -> list[OutboxItem]:
-        """Claim up to `limit` undelivered leads due by `now`, oldest first, for one lease."""
+    async def enqueue_each(self, lead: Lead, now: dt.datetime, channels: Sequence[str]) -> list[str]:
+        """Store the lead once per channel, all or none, due at once; return the ids in that order."""
+        if not channels:
+            raise ValueError("a lead needs at least one channel")
+        unknown = set(channels) - CHANNELS
+        if unknown:
+            # A copy for a channel no worker serves would wait forever, so refuse it before storing.
+            raise ValueError(f"unknown channels {sorted(unknown)}; known: {sorted(CHANNELS)}")
+        now = _utc(now)
+        fields = {name: getattr(lead, name) for name in LEAD_FIELDS}
+        rows = [
+            {
+                **fields,
+                "id": str(uuid.uuid4()),
+                "channel": channel,
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for channel in channels
+        ]
+        async with self._engine.begin() as conn:
+            await conn.execute(self._table.insert(), rows)
+        return [row["id"] for row in rows]
+
+    async def due(self, now: dt.datetime, limit: int, channel: str) -> list[OutboxItem]:
+        """Claim up to `limit` of the channel's undelivered leads due by `now`, oldest first, for a lease."""
         t, now = self._table, _utc(now)
         candidates = (
             select(t.c.id)
-            .where(t.c.delivered_at.is_(None), t.c.next_attempt_at <= now)
+            .where(t.c.channel == channel, t.c.delivered_at.is_(None), t.c.next_attempt_at <= now)
             .order_by(t.c.created_at, t.c.id)
             .limit(limit)
         )
@@ -86,7 +112,7 @@ class LeadOutbox:
         return sorted(items, key=lambda item: (item.created_at, item.id))  # RETURNING has no order
 
     async def mark_delivered(self, lead_id: str, now: dt.datetime) -> None:
-        """Record that the mail server accepted the lead."""
+        """Record that the channel (the mail server, Telegram) accepted the lead."""
         t = self._table
         async with self._engine.begin() as conn:
             await conn.execute(update(t).where(t.c.id == lead_id).values(delivered_at=_utc(now)))
@@ -94,7 +120,7 @@ class LeadOutbox:
     async def mark_failed(
         self, lead_id: str, now: dt.datetime, error_summary: str, next_attempt_at: dt.datetime
     ) -> None:
-        """Record a failed attempt (exception class and SMTP code only) and when to try again."""
+        """Record a failed attempt (a summary free of personal data) and when to try again."""
         if _utc(next_attempt_at) < _utc(now):
             raise ValueError("the next attempt must not be in the past")
         t = self._table
@@ -113,7 +139,7 @@ class LeadOutbox:
         return result.rowcount or 0
 
     async def depth(self) -> int:
-        """How many leads are not yet delivered."""
+        """How many leads are not yet delivered, over all channels."""
         t = self._table
         async with self._engine.connect() as conn:
             count = await conn.scalar(select(func.count()).select_from(t).where(t.c.delivered_at.is_(None)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 CHAT_TABLE = "chat"
@@ -34,12 +34,19 @@ class ChatRow(SQLModel, table=True):
 
 
 class LeadOutboxRow(SQLModel, table=True):
-    """An organisation's interest form until staff's mail server has accepted it (then kept a few days)."""
+    """An organisation's interest form for one channel until it has accepted it (then kept a few days)."""
 
     __tablename__ = LEAD_OUTBOX_TABLE
+    # Each channel's worker claims only its own due leads.
+    __table_args__ = (Index("ix_lead_outbox_channel_next_attempt_at", "channel", "next_attempt_at"),)
 
     # A uuid4, also the local part of the e-mail's Message-ID, so a resend is recognisable.
     id: str = Field(primary_key=True, max_length=36)
+    # Where this copy of the lead goes: "email" or "telegram" (one row per configured channel).
+    # The server default covers the rows stored before there was a second channel.
+    channel: str = Field(
+        default="email", sa_column=Column(String(16), nullable=False, server_default="email")
+    )
     # What the organisation typed, with its consent to be contacted; never a Telegram id.
     organisation: str = Field(sa_column=Column(Text, nullable=False))
     actor_kind: str = Field(max_length=16)
@@ -53,7 +60,8 @@ class LeadOutboxRow(SQLModel, table=True):
     next_attempt_at: dt.datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
     )
-    # The exception class and SMTP code of the last failure; no server text, which may quote addresses.
+    # The last failure: the exception class with the SMTP code or Telegram's description; never any
+    # mail server text, which may quote addresses.
     last_error: str | None = Field(default=None, max_length=120)
     delivered_at: dt.datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)

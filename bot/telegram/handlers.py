@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import Message, Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -22,6 +24,7 @@ from bot.telegram.conversations import Conversations, Incoming
 from bot.telegram.delivery import current_delivery
 
 log = logging.getLogger(__name__)
+PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 CONVERSATIONS = "conversations"
 CATALOGS = "catalogs"
 ATTACHMENT_KINDS = (
@@ -40,7 +43,7 @@ ATTACHMENT_KINDS = (
 )
 
 
-def register(application: Application, conversations: Conversations, catalogs: Catalogs) -> None:  # type: ignore[type-arg]
+def register(application: PtbApplication, conversations: Conversations, catalogs: Catalogs) -> None:
     """Wire every handler; the application's bot_data carries the shared services."""
     application.bot_data[CONVERSATIONS] = conversations
     application.bot_data[CATALOGS] = catalogs
@@ -55,6 +58,22 @@ def register(application: Application, conversations: Conversations, catalogs: C
     application.add_handler(MessageHandler(filters.ChatType.GROUPS, on_group_message))
     application.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(on_error)
+
+
+def register_staff_chat(application: PtbApplication, chat_id: int) -> None:
+    """Keep the bot in the staff chat where leads are posted: its updates skip the group-leaving handlers."""
+    # Group -1 runs before register()'s handlers (group 0); ApplicationHandlerStop skips those.
+    application.add_handler(MessageHandler(filters.Chat(chat_id), on_staff_chat), group=-1)
+    application.add_handler(
+        ChatMemberHandler(on_staff_chat, ChatMemberHandler.MY_CHAT_MEMBER, chat_id=chat_id), group=-1
+    )
+
+
+async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Staff writing in their group, or adding the bot there, is no conversation: ignore it."""
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:  # a private staff chat is a normal chat
+        raise ApplicationHandlerStop
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

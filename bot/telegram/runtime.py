@@ -11,11 +11,15 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+)
 
 from bot.content.scripts import SOURCE_LANGUAGE
 from bot.delivery import worker as delivery
-from bot.delivery.leads import OutboxLeads, smtp_config
+from bot.delivery.leads import OutboxLeads, lead_channels
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
@@ -29,6 +33,7 @@ from bot.storage.store import ChatStore, SqlChatStore
 from bot.telegram import handlers
 from bot.telegram.command_menu import command_menu
 from bot.telegram.conversations import Conversations, Retention
+from bot.telegram.handlers import PtbApplication
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.telegram.transport import AiohttpRequest
 
@@ -37,8 +42,6 @@ COMMAND_LANGUAGES = ((None, "en"), ("nb", "nb"), ("no", "nb"), ("nn", "nn"))
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 RATE_LIMIT_RETRIES = 5
 HEALTH_TIMEOUT_SECONDS = 2.0
-
-PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 @dataclass
@@ -60,16 +63,26 @@ class Runtime:
         database = create_engine(settings.database_url)
         store: ChatStore = BatchingChatStore(SqlChatStore(database))
         self.store = CachedChatStore(store) if is_sqlite(settings.database_url) else store
-        leads = None
-        smtp = smtp_config(settings, str(self.engine.scripts.facts.values["contact.email"]))
-        if smtp is not None:
-            outbox = LeadOutbox(database)
-            leads = OutboxLeads(outbox)
+        self.application = self._build_application()
+        default_recipient = str(self.engine.scripts.facts.values["contact.email"])
+        channels = lead_channels(settings, self.application.bot, default_recipient)
+        outbox = LeadOutbox(database) if channels else None
+        leads = None if outbox is None else OutboxLeads(outbox, [channel.name for channel in channels])
+        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
+        pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
+        conversations = Conversations(lambda: self.engine, self.store, pseudonyms, leads=leads)
+        if settings.staff_chat_id is not None:
+            handlers.register_staff_chat(self.application, settings.staff_chat_id)
+        handlers.register(self.application, conversations, self.catalogs)
+        await self.application.initialize()
+        await self.application.start()
+        if outbox is not None:
+            # Only now: the staff chat's channel sends with the application's bot, initialised above.
             self._background.append(
                 asyncio.create_task(
                     delivery.run_forever(
                         outbox,
-                        smtp,
+                        channels,
                         settings.delivery_interval_seconds,
                         lambda: dt.datetime.now(dt.UTC),
                         keep_delivered=dt.timedelta(days=settings.leads_retention_days),
@@ -77,13 +90,6 @@ class Runtime:
                     name="lead delivery",
                 )
             )
-        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-        pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
-        conversations = Conversations(lambda: self.engine, self.store, pseudonyms, leads=leads)
-        self.application = self._build_application()
-        handlers.register(self.application, conversations, self.catalogs)
-        await self.application.initialize()
-        await self.application.start()
         self._background.append(asyncio.create_task(self._expire_forever(), name="expiry"))
 
     async def go_live(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.email import Lead, SmtpConfig, build_message
+from bot.delivery.email import EmailChannel, Lead, SmtpConfig, build_message
 from bot.delivery.worker import FIRST_DELAY, MAX_DELAY, backoff, deliver_due, run_forever
 from bot.storage.database import create_engine
 from bot.storage.outbox import LeadOutbox
@@ -55,6 +55,11 @@ def smtp_config(port: int) -> SmtpConfig:
     )
 
 
+def email_to(port: int) -> EmailChannel:
+    """The e-mail channel to that server."""
+    return EmailChannel(smtp_config(port))
+
+
 @pytest.fixture
 def server() -> Iterator[SmtpServer]:
     """A running SMTP server."""
@@ -87,7 +92,7 @@ def utc(moment: dt.datetime) -> dt.datetime:
 
 async def test_the_email_reads_right_after_a_real_smtp_hop(outbox: LeadOutbox, server: SmtpServer) -> None:
     lead_id = await outbox.enqueue(LEAD, NOW)
-    report = await deliver_due(outbox, smtp_config(server.port), NOW)
+    report = await deliver_due(outbox, email_to(server.port), NOW)
     assert (report.delivered, report.retrying, report.rejected) == (1, 0, 0)
     [message] = server.recorder.parsed()
     assert message["Subject"] == "Interesse for Balansemerket: Bærum Kulturhus – Søndre scene"
@@ -155,9 +160,9 @@ def test_reply_to_only_for_addresses_any_server_takes(contact: str, reply_to: st
 
 async def test_smtp_down_then_up_delivers_exactly_once(outbox: LeadOutbox) -> None:
     down = SmtpServer(free_port())  # nothing listens yet: connections are refused
-    config = smtp_config(down.port)
+    channel = email_to(down.port)
     lead_id = await outbox.enqueue(LEAD, NOW)
-    report = await deliver_due(outbox, config, NOW)
+    report = await deliver_due(outbox, channel, NOW)
     assert (report.delivered, report.retrying) == (0, 1)
     row = await stored(outbox, lead_id)
     assert row["attempts"] == 1
@@ -166,9 +171,9 @@ async def test_smtp_down_then_up_delivers_exactly_once(outbox: LeadOutbox) -> No
     assert NOW + FIRST_DELAY * 0.8 <= retry_at <= NOW + FIRST_DELAY * 1.2
     down.start()
     try:
-        assert (await deliver_due(outbox, config, retry_at - dt.timedelta(seconds=1))).claimed == 0
-        assert (await deliver_due(outbox, config, retry_at)).delivered == 1
-        assert (await deliver_due(outbox, config, retry_at + dt.timedelta(days=1))).claimed == 0
+        assert (await deliver_due(outbox, channel, retry_at - dt.timedelta(seconds=1))).claimed == 0
+        assert (await deliver_due(outbox, channel, retry_at)).delivered == 1
+        assert (await deliver_due(outbox, channel, retry_at + dt.timedelta(days=1))).claimed == 0
         assert len(down.recorder.messages) == 1
         assert await outbox.depth() == 0
         assert utc((await stored(outbox, lead_id))["delivered_at"]) == retry_at
@@ -177,31 +182,31 @@ async def test_smtp_down_then_up_delivers_exactly_once(outbox: LeadOutbox) -> No
 
 
 async def test_greylisted_451_then_accepted_is_delivered_once(outbox: LeadOutbox, server: SmtpServer) -> None:
-    config = smtp_config(server.port)
+    channel = email_to(server.port)
     lead_id = await outbox.enqueue(LEAD, NOW)
     server.recorder.refusal = "451 4.7.1 Greylisted, please try again"
     later = NOW
     for attempt in (1, 2, 3):
-        assert (await deliver_due(outbox, config, later)).retrying == 1
+        assert (await deliver_due(outbox, channel, later)).retrying == 1
         row = await stored(outbox, lead_id)
         assert (row["attempts"], row["last_error"]) == (attempt, "SMTPRecipientsRefused 451")
         nominal = FIRST_DELAY * 2 ** (attempt - 1)
         assert later + nominal * 0.8 <= utc(row["next_attempt_at"]) <= later + nominal * 1.2
         later = utc(row["next_attempt_at"])
     server.recorder.refusal = None
-    assert (await deliver_due(outbox, config, later)).delivered == 1
-    assert (await deliver_due(outbox, config, later + dt.timedelta(hours=2))).claimed == 0
+    assert (await deliver_due(outbox, channel, later)).delivered == 1
+    assert (await deliver_due(outbox, channel, later + dt.timedelta(hours=2))).claimed == 0
     assert [m["Message-ID"] for m in server.recorder.parsed()] == [f"<{lead_id}@balansebot>"]
 
 
 async def test_a_permanent_refusal_keeps_the_lead_and_logs_no_personal_data(
     outbox: LeadOutbox, server: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = smtp_config(server.port)
+    channel = email_to(server.port)
     lead_id = await outbox.enqueue(LEAD, NOW)
     server.recorder.refusal = "550 5.1.1 Mailbox unavailable"
     with caplog.at_level(logging.INFO):
-        report = await deliver_due(outbox, config, NOW)
+        report = await deliver_due(outbox, channel, NOW)
     assert report.rejected == 1
     row = await stored(outbox, lead_id)
     assert row["last_error"] == "SMTPRecipientsRefused 550"
@@ -212,7 +217,7 @@ async def test_a_permanent_refusal_keeps_the_lead_and_logs_no_personal_data(
     for private in ("Bærum", "Ødegård", "ase.odegard", "Vi vil gjerne"):
         assert private not in caplog.text
     server.recorder.refusal = None  # someone fixed the mailbox
-    assert (await deliver_due(outbox, config, utc(row["next_attempt_at"]))).delivered == 1
+    assert (await deliver_due(outbox, channel, utc(row["next_attempt_at"]))).delivered == 1
 
 
 async def test_a_lead_left_by_a_stopped_bot_is_delivered_after_restart(
@@ -223,7 +228,7 @@ async def test_a_lead_left_by_a_stopped_bot_is_delivered_after_restart(
     await before.dispose()
     after = create_engine(database_url)
     try:
-        report = await deliver_due(LeadOutbox(after), smtp_config(server.port), NOW + dt.timedelta(minutes=1))
+        report = await deliver_due(LeadOutbox(after), email_to(server.port), NOW + dt.timedelta(minutes=1))
         assert report.delivered == 1
         assert [m["Message-ID"] for m in server.recorder.parsed()] == [f"<{lead_id}@balansebot>"]
     finally:
@@ -233,31 +238,31 @@ async def test_a_lead_left_by_a_stopped_bot_is_delivered_after_restart(
 async def test_a_server_restart_on_the_same_port_loses_nothing(
     outbox: LeadOutbox, server: SmtpServer
 ) -> None:
-    config = smtp_config(server.port)
+    channel = email_to(server.port)
     first = await outbox.enqueue(LEAD, NOW)
-    assert (await deliver_due(outbox, config, NOW)).delivered == 1
+    assert (await deliver_due(outbox, channel, NOW)).delivered == 1
     server.stop()
     second = await outbox.enqueue(LEAD, NOW + dt.timedelta(minutes=1))
-    assert (await deliver_due(outbox, config, NOW + dt.timedelta(minutes=1))).retrying == 1
+    assert (await deliver_due(outbox, channel, NOW + dt.timedelta(minutes=1))).retrying == 1
     server.start()
-    assert (await deliver_due(outbox, config, NOW + dt.timedelta(minutes=2))).delivered == 1
+    assert (await deliver_due(outbox, channel, NOW + dt.timedelta(minutes=2))).delivered == 1
     ids = [m["Message-ID"] for m in server.recorder.parsed()]
     assert ids == [f"<{first}@balansebot>", f"<{second}@balansebot>"]
 
 
 async def test_delivered_leads_are_purged_after_the_retention(outbox: LeadOutbox, server: SmtpServer) -> None:
     keep = dt.timedelta(days=7)
-    config = smtp_config(server.port)
+    channel = email_to(server.port)
     await outbox.enqueue(LEAD, NOW)
     undelivered = await outbox.enqueue(LEAD, NOW + dt.timedelta(seconds=1))
-    await deliver_due(outbox, config, NOW, limit=1)
+    await deliver_due(outbox, channel, NOW, limit=1)
     assert await row_count(outbox) == 2
     six_days_on = NOW + dt.timedelta(days=6)
     assert await outbox.purge_delivered(six_days_on - keep) == 0
     # The loop purges with its clock; the lead still waiting (its server refusing) is never purged.
     server.recorder.refusal = "451 later"
     loop = asyncio.create_task(
-        run_forever(outbox, config, 0.01, lambda: NOW + dt.timedelta(days=8), keep_delivered=keep)
+        run_forever(outbox, [channel], 0.01, lambda: NOW + dt.timedelta(days=8), keep_delivered=keep)
     )
     try:
         async with asyncio.timeout(WAIT):
@@ -282,14 +287,14 @@ async def test_two_replicas_delivering_at_once_never_send_a_lead_twice(
     database_url: str, server: SmtpServer
 ) -> None:
     server.recorder.delay = 0.05  # slow enough that the replicas' rounds overlap
-    config = smtp_config(server.port)
+    channel = email_to(server.port)
     engines = [create_engine(database_url), create_engine(database_url)]
     try:
         replicas = [LeadOutbox(engine) for engine in engines]
         ids = {await replicas[0].enqueue(LEAD, NOW + dt.timedelta(seconds=n)) for n in range(20)}
         for round_number in range(10):
             now = NOW + dt.timedelta(minutes=1, seconds=round_number)
-            await asyncio.gather(*(deliver_due(replica, config, now, limit=3) for replica in replicas))
+            await asyncio.gather(*(deliver_due(replica, channel, now, limit=3) for replica in replicas))
             if await replicas[0].depth() == 0:
                 break
         sent = [m["Message-ID"] for m in server.recorder.parsed()]
@@ -312,7 +317,7 @@ async def test_run_forever_survives_a_failed_round_and_stops_when_cancelled(
             raise RuntimeError("clock broke")
         return NOW
 
-    loop = asyncio.create_task(run_forever(outbox, smtp_config(server.port), 0.01, clock))
+    loop = asyncio.create_task(run_forever(outbox, [email_to(server.port)], 0.01, clock))
     try:
         async with asyncio.timeout(WAIT):
             while not server.recorder.messages:  # noqa: ASYNC110 - the server runs on its own thread

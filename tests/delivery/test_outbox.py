@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlmodel import SQLModel
 
 from bot.delivery.email import Lead
+from bot.storage import migrate
 from bot.storage.database import create_engine, sync_url
 from bot.storage.outbox import LeadOutbox
 from bot.storage.tables import LEAD_OUTBOX_TABLE
+from tests.databases import fresh_database
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=5)
@@ -54,7 +58,7 @@ def lead(number: int) -> Lead:
 async def test_an_enqueued_lead_comes_back_whole_and_aware(outbox: LeadOutbox) -> None:
     lead_id = await outbox.enqueue(LEAD, NOW)
     assert await outbox.depth() == 1
-    [item] = await outbox.due(NOW, 10)
+    [item] = await outbox.due(NOW, 10, "email")
     assert (item.id, item.lead, item.created_at, item.attempts, item.last_error) == (
         lead_id,
         LEAD,
@@ -67,27 +71,27 @@ async def test_an_enqueued_lead_comes_back_whole_and_aware(outbox: LeadOutbox) -
 
 async def test_due_is_oldest_first_limited_and_not_early(outbox: LeadOutbox) -> None:
     ids = [await outbox.enqueue(lead(n), NOW + dt.timedelta(seconds=n)) for n in range(4)]
-    assert await outbox.due(NOW - dt.timedelta(seconds=1), 10) == []
-    assert [item.id for item in await outbox.due(NOW + dt.timedelta(minutes=1), 3)] == ids[:3]
-    assert [item.id for item in await outbox.due(NOW + dt.timedelta(minutes=1), 3)] == ids[3:]
+    assert await outbox.due(NOW - dt.timedelta(seconds=1), 10, "email") == []
+    assert [item.id for item in await outbox.due(NOW + dt.timedelta(minutes=1), 3, "email")] == ids[:3]
+    assert [item.id for item in await outbox.due(NOW + dt.timedelta(minutes=1), 3, "email")] == ids[3:]
 
 
 async def test_a_claimed_lead_is_left_alone_for_the_lease_then_due_again(outbox: LeadOutbox) -> None:
     """What happens to a lead whose sender died mid-send: it waits out the lease, then goes again."""
     lead_id = await outbox.enqueue(LEAD, NOW)
-    assert len(await outbox.due(NOW, 10)) == 1
-    assert await outbox.due(NOW + LEASE - dt.timedelta(seconds=1), 10) == []
-    [again] = await outbox.due(NOW + LEASE, 10)
+    assert len(await outbox.due(NOW, 10, "email")) == 1
+    assert await outbox.due(NOW + LEASE - dt.timedelta(seconds=1), 10, "email") == []
+    [again] = await outbox.due(NOW + LEASE, 10, "email")
     assert (again.id, again.attempts) == (lead_id, 2)
 
 
 async def test_a_failure_is_recorded_and_retried_at_the_given_time(outbox: LeadOutbox) -> None:
     lead_id = await outbox.enqueue(LEAD, NOW)
-    await outbox.due(NOW, 10)
+    await outbox.due(NOW, 10, "email")
     retry_at = NOW + dt.timedelta(seconds=30)
     await outbox.mark_failed(lead_id, NOW, "SMTPRecipientsRefused 451", retry_at)
-    assert await outbox.due(retry_at - dt.timedelta(seconds=1), 10) == []
-    [item] = await outbox.due(retry_at, 10)
+    assert await outbox.due(retry_at - dt.timedelta(seconds=1), 10, "email") == []
+    [item] = await outbox.due(retry_at, 10, "email")
     assert (item.attempts, item.last_error) == (2, "SMTPRecipientsRefused 451")
     with pytest.raises(ValueError, match="past"):
         await outbox.mark_failed(lead_id, NOW, "x", NOW - dt.timedelta(seconds=1))
@@ -96,25 +100,25 @@ async def test_a_failure_is_recorded_and_retried_at_the_given_time(outbox: LeadO
 async def test_a_delivered_lead_is_never_due_and_not_counted(outbox: LeadOutbox) -> None:
     delivered = await outbox.enqueue(LEAD, NOW)
     waiting = await outbox.enqueue(lead(1), NOW)
-    await outbox.due(NOW, 10)
+    await outbox.due(NOW, 10, "email")
     await outbox.mark_delivered(delivered, NOW)
     assert await outbox.depth() == 1
     # A late failure report (another replica's, after its lease ran out) does not revive it.
     await outbox.mark_failed(delivered, NOW, "TimeoutError", NOW)
-    assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=1), 10)] == [waiting]
+    assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=1), 10, "email")] == [waiting]
 
 
 async def test_purge_deletes_only_leads_delivered_before_the_cutoff(outbox: LeadOutbox) -> None:
     old = await outbox.enqueue(LEAD, NOW)
     recent = await outbox.enqueue(lead(1), NOW)
     never = await outbox.enqueue(lead(2), NOW - dt.timedelta(days=365))
-    await outbox.due(NOW, 10)
+    await outbox.due(NOW, 10, "email")
     await outbox.mark_delivered(old, NOW)
     await outbox.mark_delivered(recent, NOW + dt.timedelta(days=6))
     assert await outbox.purge_delivered(NOW + dt.timedelta(days=7) - dt.timedelta(days=1)) == 1
     assert await outbox.purge_delivered(NOW + dt.timedelta(days=7) - dt.timedelta(days=1)) == 0
     assert await outbox.depth() == 1
-    assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=30), 10)] == [never]
+    assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=30), 10, "email")] == [never]
     assert await outbox.purge_delivered(NOW + dt.timedelta(days=30)) == 1
 
 
@@ -124,10 +128,67 @@ async def test_leads_survive_a_restart(database_url: str) -> None:
     await first.dispose()
     second = create_engine(database_url)
     try:
-        [item] = await LeadOutbox(second).due(NOW, 10)
+        [item] = await LeadOutbox(second).due(NOW, 10, "email")
         assert (item.id, item.lead) == (lead_id, LEAD)
     finally:
         await second.dispose()
+
+
+async def test_each_channel_claims_only_its_own_copy_of_a_lead(outbox: LeadOutbox) -> None:
+    email_id, telegram_id = await outbox.enqueue_each(LEAD, NOW, ["email", "telegram"])
+    assert await outbox.depth() == 2
+    [by_email] = await outbox.due(NOW, 10, "email")
+    assert (by_email.id, by_email.lead) == (email_id, LEAD)
+    await outbox.mark_delivered(email_id, NOW)
+    assert await outbox.depth() == 1
+    # The e-mail's claim and delivery left the staff chat's copy due, untouched.
+    [in_chat] = await outbox.due(NOW, 10, "telegram")
+    assert (in_chat.id, in_chat.lead, in_chat.attempts) == (telegram_id, LEAD, 1)
+    assert await outbox.due(NOW + dt.timedelta(days=1), 10, "email") == []
+
+
+async def test_a_lead_for_no_or_an_unknown_channel_is_refused_and_not_stored(outbox: LeadOutbox) -> None:
+    with pytest.raises(ValueError, match="unknown channels"):
+        await outbox.enqueue_each(LEAD, NOW, ["email", "sms"])
+    with pytest.raises(ValueError, match="at least one channel"):
+        await outbox.enqueue_each(LEAD, NOW, [])
+    assert await outbox.depth() == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_leads_stored_before_there_were_channels_are_emailed(kind: str, tmp_path: Path) -> None:
+    with fresh_database(kind, tmp_path) as url:
+        config = migrate.alembic_config(url)
+        await asyncio.to_thread(command.upgrade, config, "0003")
+        sync = create_sync_engine(sync_url(url))
+        try:
+            with sync.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO lead_outbox (id, organisation, actor_kind, size, contact_person,"
+                        " contact, message, lang, created_at, attempts, next_attempt_at) VALUES ('old',"
+                        " 'Org', 'performing', '5', 'Kari', '+47 22 00 00 00', NULL, 'nn', :now, 0, :now)"
+                    ),
+                    {"now": NOW},
+                )
+        finally:
+            sync.dispose()
+        await asyncio.to_thread(migrate.upgrade, url)
+        engine = create_engine(url)
+        try:
+            outbox = LeadOutbox(engine)
+            assert await outbox.due(NOW, 10, "telegram") == []
+            assert [item.id for item in await outbox.due(NOW, 10, "email")] == ["old"]
+        finally:
+            await engine.dispose()
+        # And back: the downgrade drops the column and its index on both databases.
+        await asyncio.to_thread(command.downgrade, config, "0003")
+        sync = create_sync_engine(sync_url(url))
+        try:
+            columns = {column["name"] for column in inspect(sync).get_columns(LEAD_OUTBOX_TABLE)}
+        finally:
+            sync.dispose()
+        assert "channel" not in columns
 
 
 async def test_naive_datetimes_are_refused(outbox: LeadOutbox) -> None:
@@ -138,8 +199,8 @@ async def test_naive_datetimes_are_refused(outbox: LeadOutbox) -> None:
 async def test_other_time_zones_are_stored_as_utc(outbox: LeadOutbox) -> None:
     oslo = dt.timezone(dt.timedelta(hours=1))
     await outbox.enqueue(LEAD, NOW.astimezone(oslo))
-    assert await outbox.due(NOW - dt.timedelta(seconds=1), 10) == []
-    [item] = await outbox.due(NOW, 10)
+    assert await outbox.due(NOW - dt.timedelta(seconds=1), 10, "email") == []
+    [item] = await outbox.due(NOW, 10, "email")
     assert item.created_at == NOW
 
 
@@ -151,6 +212,7 @@ async def test_the_row_holds_no_telegram_id(database_url: str) -> None:
         engine.dispose()
     assert columns == {
         "id",
+        "channel",
         "organisation",
         "actor_kind",
         "size",
@@ -188,10 +250,10 @@ async def test_replicas_claiming_at_once_never_share_a_lead(database_url: str) -
     try:
         outboxes = [LeadOutbox(engine, lease=LEASE) for engine in engines]
         ids = {await outboxes[0].enqueue(lead(n), NOW) for n in range(60)}
-        claims = await asyncio.gather(*(outbox.due(NOW, 7) for outbox in outboxes * 3))
+        claims = await asyncio.gather(*(outbox.due(NOW, 7, "email") for outbox in outboxes * 3))
         claimed = [item.id for claim in claims for item in claim]
         # Skipping rows another replica holds may leave a claim short; whatever is left is still due.
-        claimed += [item.id for item in await outboxes[0].due(NOW, 100)]
+        claimed += [item.id for item in await outboxes[0].due(NOW, 100, "email")]
         assert len(claimed) == len(set(claimed)) == 60
         assert set(claimed) == ids
         async with engines[0].connect() as conn:

@@ -1,4 +1,4 @@
-"""The interest form end to end: chat → outbox → a real SMTP server, through outages and restarts."""
+"""The interest form end to end: chat → outbox → a real SMTP server or staff's Telegram group."""
 
 from __future__ import annotations
 
@@ -150,3 +150,44 @@ async def test_without_smtp_the_form_is_not_offered(fake: FakeBotApi, tmp_path: 
     shown = fake.bot_messages(kari)[-1]
     assert callbacks.goto("skjema") not in shown.callback_datas
     assert "hei@balansekunstprosjektet.no" in (shown.text or "")
+
+
+async def test_with_only_a_staff_chat_the_form_is_offered_and_the_lead_arrives_there(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    staff = fake.add_group("Balansekunst – henvendelser")
+    admin = fake.add_user("Siri")
+    kari = fake.add_user("Kari")
+    # Staff (re-)add the bot to their group: it must stay there, unlike in any other group.
+    fake.set_bot_status(staff, "left", by=admin)
+    fake.set_bot_status(staff, "member", by=admin)
+    env = {"STAFF_CHAT_ID": str(staff.id), "DELIVERY_INTERVAL_SECONDS": "0.2"}
+    async with serving(fake, tmp_path, webhook=False, **env) as served:
+        await fill_in_form(fake, kari)  # the form is offered without SMTP: fill_in_form presses it
+        assert "Takk!" in (fake.bot_messages(kari)[-1].text or "")
+        [lead] = await fake.wait_for_bot_messages(staff, 1, within=15)
+        # A staff member answers the lead in the group; that is no conversation with the bot.
+        fake.send_text(admin, "Jeg ringer dem i morgen.", chat=staff, reply_to=lead)
+        await fake.drain()
+        await asyncio.sleep(0.5)  # time for any (wrong) answer to the reply
+    lines = (lead.text or "").splitlines()
+    for line in (
+        "Organisasjon: Kulturhuset Ålesund",
+        "Type aktør: arrangør",
+        "Omtrent antall personer: rundt 25",
+        "Kontaktperson: Kari Ærlig",
+        "Kontakt: kari@kulturhuset.no",
+        "Melding: (ingen)",
+    ):
+        assert line in lines
+    assert len(fake.bot_messages(staff)) == 1
+    assert fake.ops_for("leaveChat") == []
+    with sqlite3.connect(served.database) as db:
+        assert db.execute("SELECT channel, delivered_at IS NOT NULL FROM lead_outbox").fetchall() == [
+            ("telegram", 1)
+        ]
+    # Sending the lead to the group logged none of it, even at DEBUG (libraries that quote SQL
+    # parameters are held back by bot/logs.py).
+    log = served.log_text()
+    for answer in ("Kulturhuset Ålesund", "Kari Ærlig", "kari@kulturhuset.no", "rundt 25"):
+        assert answer not in log, answer

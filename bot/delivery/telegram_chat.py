@@ -1,0 +1,74 @@
+"""Leads as messages in staff's Telegram chat (STAFF_CHAT_ID): the e-mail's text, sent by the bot."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.delivery.email import Lead, lead_text
+from bot.storage.outbox import MAX_ERROR_SUMMARY, OutboxItem
+
+MAX_MESSAGE_LENGTH = 4096  # Telegram's limit, in UTF-16 code units
+ELLIPSIS = "…"
+
+
+class TelegramChannel:
+    """Leads as one plain-text message each in the staff chat; the bot must be a member of it."""
+
+    name = "telegram"
+
+    def __init__(self, bot: Bot, chat_id: int) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+
+    async def send(self, item: OutboxItem) -> None:
+        """Post the lead; raises python-telegram-bot's errors when Telegram does not accept it."""
+        # Plain text (no parse_mode), so whatever the organisation typed arrives literally: there is
+        # no markup to escape or to be rejected. Without a preview no link in it is fetched.
+        await self.bot.send_message(
+            self.chat_id,
+            staff_message(item.lead, item.id, item.created_at),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
+    def describe(self, error: Exception) -> tuple[str, bool] | None:
+        """Class and Telegram's description (never the lead), and whether retrying cannot help soon."""
+        if isinstance(error, ChatMigrated):
+            # The group became a supergroup with a new id: STAFF_CHAT_ID has to be changed.
+            return f"ChatMigrated to {error.new_chat_id}", True
+        # BadRequest and TimedOut are NetworkErrors too, so the order matters.
+        if isinstance(error, BadRequest | Forbidden):  # chat not found, bot removed or blocked
+            return _summary(error), True
+        if isinstance(error, RetryAfter | TimedOut | NetworkError):
+            return _summary(error), False
+        return None
+
+
+def staff_message(lead: Lead, lead_id: str, created_at: dt.datetime) -> str:
+    """The e-mail's text, fitted into one Telegram message by shortening the free-text message."""
+    text = lead_text(lead, lead_id, created_at)
+    over = _length(text) - MAX_MESSAGE_LENGTH
+    if over > 0 and lead.message:
+        message = lead.message.strip()
+        shorter = _cut(message, max(_length(message) - over - len(ELLIPSIS), 0)).rstrip() + ELLIPSIS
+        text = lead_text(dataclasses.replace(lead, message=shorter), lead_id, created_at)
+    # The form keeps every other answer short; a lead from elsewhere is cut rather than refused forever.
+    return text if _length(text) <= MAX_MESSAGE_LENGTH else _cut(text, MAX_MESSAGE_LENGTH - 1) + ELLIPSIS
+
+
+def _summary(error: NetworkError | Forbidden | RetryAfter) -> str:
+    name = type(error).__name__
+    # Telegram's 403 descriptions already start with "Forbidden: ".
+    return f"{name}: {error.message.removeprefix(f'{name}: ')}"[:MAX_ERROR_SUMMARY]
+
+
+def _length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, units: int) -> str:
+    # Dropping a half surrogate pair ("ignore") keeps an emoji at the cut from turning into garbage.
+    return text.encode("utf-16-le")[: 2 * units].decode("utf-16-le", "ignore")
