@@ -7,14 +7,25 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.commands import chat, check, confusion, route, serve, translations
+from bot.commands import (
+    chat,
+    check,
+    confusion,
+    dialogue_test,
+    graph,
+    preview,
+    route,
+    serve,
+    stats,
+    translations,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(prog="balansebot", description="Balansekunst's guidance chatbot.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, check, confusion, route, serve, translations):
+    for module in (chat, check, confusion, dialogue_test, graph, preview, route, serve, stats, translations):
         module.add_parser(sub)
     return parser
 

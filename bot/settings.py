@@ -8,12 +8,14 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.exc import ArgumentError
 
 from bot.storage.database import async_url, is_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATTERN = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+METRICS_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")  # a bearer token (RFC 6750)
 
 
 class ContentSettings(BaseSettings):
@@ -25,23 +27,52 @@ class ContentSettings(BaseSettings):
     locales_dir: Path = Field(default=PROJECT_ROOT / "locales")
 
 
-class ServeSettings(ContentSettings):
+class DatabaseSettings(BaseSettings):
+    """Which database: the bot's state, and the statistics `stats` and `preview` read."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite:///balansebot.db"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_known(cls, value: str) -> str:
+        try:
+            backend = async_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError("is not a database URL (sqlite:///file.db or postgresql://…)") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError("must be an sqlite:/// or postgresql:// URL")
+        return value
+
+
+class ServeSettings(ContentSettings, DatabaseSettings):
     """Everything `balansebot serve` needs; see .env.example and the README."""
 
     bot_token: SecretStr
     bot_api_url: str = "https://api.telegram.org/bot"
-    database_url: str = "sqlite:///balansebot.db"
     host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_logs: bool = False
+    # When set, GET /metrics wants `Authorization: Bearer <token>` (see bot/telegram/metrics_http.py).
+    metrics_token: SecretStr | None = None
     webhook_url: AnyHttpUrl | None = None
     webhook_secret: SecretStr | None = None
     pseudonym_key: SecretStr | None = None
     pseudonym_key_file: Path | None = None
     max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
+    # PostgreSQL connections per process: an update in flight holds one for its whole turn. Keep
+    # replicas × (pool + overflow) below the server's max_connections (100 by default).
+    database_pool_size: int = Field(default=10, ge=1, le=1000)
+    database_max_overflow: int = Field(default=20, ge=0, le=1000)
+    # How long one Bot API call may wait to connect or for an answer before it is retried (PTB's 5 s).
+    bot_api_timeout_seconds: float = Field(default=5, gt=0, le=300)
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     expiry_interval_seconds: float = Field(default=600, gt=0)
+    # Reload dialogues/ when a file changes (SIGHUP reloads too). Set WATCHFILES_FORCE_POLLING=true
+    # where file events do not arrive, as with some mounted volumes.
+    watch_dialogues: bool = True
     # Delivery of organisations' interest forms to staff: by e-mail (SMTP_HOST …), to a staff
     # Telegram chat (STAFF_CHAT_ID), or both. With neither the form is not offered and readers are
     # given the e-mail address instead.
@@ -59,6 +90,13 @@ class ServeSettings(ContentSettings):
     staff_chat_id: int | None = None
     leads_retention_days: int = Field(default=30, ge=1)
     delivery_interval_seconds: float = Field(default=15, gt=0)
+    # Anonymous daily counts per node (`balansebot stats`): kept this many days, stored this often.
+    stats_retention_days: int = Field(default=400, ge=1, le=3660)
+    stats_flush_seconds: float = Field(default=15, gt=0, le=3600)
+    # Per-chat flood control (bot/telegram/flood.py): a chat may send FLOOD_BURST updates at once,
+    # then FLOOD_PER_SECOND a second; beyond that it is asked to slow down. Either at 0 turns it off.
+    flood_burst: int = Field(default=10, ge=0, le=10_000)
+    flood_per_second: float = Field(default=1.0, ge=0, le=1_000)
 
     @field_validator("bot_token")
     @classmethod
@@ -74,12 +112,11 @@ class ServeSettings(ContentSettings):
             raise ValueError("may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
         return value
 
-    @field_validator("database_url")
+    @field_validator("metrics_token")
     @classmethod
-    def _database_known(cls, value: str) -> str:
-        backend = async_url(value).get_backend_name()
-        if backend not in ("sqlite", "postgresql"):
-            raise ValueError("must be an sqlite:/// or postgresql:// URL")
+    def _metrics_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not METRICS_TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9 and . _ ~ + / = -")
         return value
 
     @model_validator(mode="after")

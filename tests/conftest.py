@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +15,25 @@ from bot.content.loader import LoadResult, load_scripts
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
+from tests.databases import drop_serve_databases
 
 # PTB 22 warns on every RetryAfter unless told to use timedelta values (as the bot itself does).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="needs Graphviz's `dot`: run scripts/install-system-packages (or apt-get install graphviz)",
+)
 DIALOGUES = ROOT / "dialogues"
 LOCALES = ROOT / "locales"
+
+
+@pytest.fixture(autouse=True)
+def _drop_serve_databases() -> Iterator[None]:
+    """PostgreSQL databases made for a served bot live as long as their test."""
+    yield
+    drop_serve_databases()
 
 
 @pytest.fixture(scope="session")

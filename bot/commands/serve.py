@@ -10,6 +10,7 @@ import sys
 from pydantic import ValidationError
 
 from bot.commands.common import engine_or_exit
+from bot.live_scripts import LiveScripts
 from bot.logs import configure_logging
 from bot.settings import ServeSettings, describe_settings_error
 from bot.telegram.runtime import Runtime
@@ -36,6 +37,7 @@ def run(_args: argparse.Namespace) -> int:
         "PTB_TIMEDELTA", "true"
     )  # PTB 22: timedelta retry_after, without a warning each time
     engine = engine_or_exit(settings.dialogues_dir, lead_form=settings.delivers_leads)
-    runtime = Runtime(settings, engine, engine.catalogs)
+    live = LiveScripts(engine, settings.dialogues_dir, engine.catalogs)
+    runtime = Runtime(settings, live, engine.catalogs)
     asyncio.run(serve(runtime, shutdown_seconds=SHUTDOWN_SECONDS))
     return 0

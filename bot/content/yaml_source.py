@@ -12,7 +12,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
-from yaml.reader import Reader
+from yaml.reader import Reader, ReaderError
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
@@ -98,10 +98,23 @@ def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Pr
             f"the file is not UTF-8 text ({exc.reason})",
             "save the file as UTF-8 (most editors offer it under 'Save as').",
         )
-    loader = _Loader(source)
+    try:
+        loader = _Loader(source)  # checks every character at once
+    except ReaderError as exc:
+        return Problem(
+            shown,
+            source.count("\n", 0, exc.position) + 1,
+            f"the file contains the invisible control character U+{exc.character:04X}",
+            "delete it (retype the line if you cannot see it); YAML does not allow control characters.",
+        )
+    doc = YamlDocument(shown, None)
+    duplicate: list[Problem] = []
     try:
         root = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
+        if root is None:
+            return doc
+        doc.data = _convert(root, (), doc, loader, duplicate)
+    except yaml.MarkedYAMLError as exc:  # a syntax error, or a tag like !!python/object
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         return Problem(
@@ -112,13 +125,17 @@ def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Pr
         )
     except yaml.YAMLError as exc:
         return Problem(shown, 1, f"this is not valid YAML: {exc}", "check the indentation.")
+    except RecursionError:
+        # Both the composer and _convert recurse: thousands of nested brackets, or an alias
+        # (*name) inside the value it names.
+        return Problem(
+            shown,
+            1,
+            "the file is nested too deeply, or an alias (*name) refers to itself",
+            "dialogue files need only a few levels; remove the extra brackets or the alias.",
+        )
     finally:
         loader.dispose()
-    doc = YamlDocument(shown, None)
-    if root is None:
-        return doc
-    duplicate: list[Problem] = []
-    doc.data = _convert(root, (), doc, loader, duplicate)
     if duplicate:
         return duplicate[0]
     return doc

@@ -25,8 +25,8 @@ class OutboxLeads:
         self._outbox = outbox
         self._channels = tuple(channels)
 
-    async def submit(self, lead: SubmitLead, now: dt.datetime) -> None:
-        """Enqueue the form's answers once per channel; the delivery worker sends each copy."""
+    async def submit(self, lead: SubmitLead, now: dt.datetime, once_per: str | None = None) -> None:
+        """Enqueue the form's answers once per channel (and once per `once_per`); workers send each."""
         form = lead.form
         actor_kind = next((k for k in ACTOR_KINDS if k == form.get("actor_kind")), None)
         if actor_kind is None:
@@ -43,6 +43,7 @@ class OutboxLeads:
             ),
             now,
             self._channels,
+            once_per=once_per,
         )
 
 

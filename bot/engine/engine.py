@@ -48,6 +48,7 @@ LANGUAGE_COMMANDS = frozenset({"sprak", "språk", "language"})
 LANGUAGE_ORDER = ("nb", "nn", "en")
 EDITED = "edited_message"
 MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routing
+MAX_COMMAND_CHARS = 32  # Telegram's limit for a command's name
 
 
 class Engine:
@@ -113,7 +114,7 @@ class Engine:
                 return self._form.cancel(state)
             case ButtonPress(data=data) if isinstance(press := callbacks.parse(data), callbacks.FormChoice):
                 return self._form.choose(state, form, press.value)
-            case FreeText(text=text) if not self._is_acute(state, text):
+            case FreeText(text=text) if not self._is_acute(state, text[:MAX_TEXT_CHARS]):
                 return self._form.text(state, form, text[:MAX_TEXT_CHARS])
             case NonText():
                 _ = self._t(state).gettext
@@ -148,8 +149,10 @@ class Engine:
             return self._menu_with_note(state, _("There is nothing to cancel. Here is the menu:"))
         node = self.scripts.language(state.lang).command_node(name)
         if node is None:
+            # The name is what the user typed after "/": escaped, and cut to Telegram's command length.
+            shown = html.escape(name[:MAX_COMMAND_CHARS], quote=False)
             return self._menu_with_note(
-                state, _("I don't know the command /{command}. Here is the menu:").format(command=name)
+                state, _("I don't know the command /{command}. Here is the menu:").format(command=shown)
             )
         return self._show(state, node.id)
 
@@ -167,9 +170,17 @@ class Engine:
         _ = self._t(state).gettext
         return self._menu_with_note(state, _("That button is no longer in use. Here is the menu:"))
 
+    def is_acute(self, text: str) -> bool:
+        """Whether a message reads as danger now, by any language's rules (no chat state needed)."""
+        return any(d.is_acute(text[:MAX_TEXT_CHARS]) for d in self._acute.values())
+
     def _is_acute(self, state: ChatState, text: str) -> bool:
-        detector = self._acute.get(state.lang) or self._acute.get(SOURCE_LANGUAGE)
-        return detector is not None and detector.is_acute(text)
+        # Every language's rules, whatever the chat's language: someone in danger writes as they
+        # speak (Bokmål in a Nynorsk chat, English in a Norwegian one), and recall comes first.
+        own = self._acute.get(state.lang)
+        if own is not None and own.is_acute(text):
+            return True
+        return any(d.is_acute(text) for lang, d in self._acute.items() if lang != state.lang)
 
     def _free_text(self, state: ChatState, text: str) -> Outcome:
         if self._is_acute(state, text):

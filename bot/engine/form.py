@@ -84,7 +84,9 @@ def check_answer(field: Field, text: str) -> tuple[str, Problem | None]:
     limit = MAX_MESSAGE if field == "message" else MAX_ANSWER
     if not value:
         return value, "empty"
-    if len(value) > limit:
+    # Counted as Telegram counts (UTF-16 units: an emoji is two), so the summary of six answers
+    # always fits in one message.
+    if len(value.encode("utf-16-le")) // 2 > limit:
         return value, "too_long"
     if field == "contact" and not (_EMAIL.match(value) or _PHONE.match(value)):
         return value, "contact"

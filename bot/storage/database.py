@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_LOCK_TIMEOUT_MS = 10_000
 
 
 def async_url(url: str) -> URL:
@@ -36,17 +37,35 @@ def is_sqlite(url: str) -> bool:
     return async_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and relaxed fsync (safe with WAL)."""
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and relaxed fsync (safe with WAL).
+
+    On PostgreSQL every update in flight holds a connection for its whole turn (the chat's lock is
+    tied to it), so `pool_size + max_overflow` bounds the updates a replica answers at once.
+
+    A failed statement's parameters stay out of its error message, and so out of the logs: they
+    hold an open form's answers (a contact person's name and e-mail) and chat pseudonyms.
+    """
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         # Two connections: batched saves (one writer at a time, see bot.storage.batching) beside
         # batched loads, which WAL lets read meanwhile. More writers would only meet SQLite's busy
         # handler, which sleeps and retries (seen: a p99 of seconds).
-        engine = create_async_engine(parsed, pool_size=2, max_overflow=0, pool_timeout=30)
+        engine = create_async_engine(
+            parsed, pool_size=2, max_overflow=0, pool_timeout=30, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
-    return create_async_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        # A replica that holds a chat's lock longer than this is stuck; the other gives way (its
+        # update is answered 503 and Telegram redelivers it) instead of waiting without end.
+        connect_args={"options": f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}"},
+    )
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
@@ -36,6 +38,7 @@ DEFAULT_LEASE = dt.timedelta(minutes=5)
 MAX_ERROR_SUMMARY = 120  # the column's length
 LEAD_FIELDS = ("organisation", "actor_kind", "size", "contact_person", "contact", "message", "lang")
 CHANNELS = frozenset({"email", "telegram"})
+LEAD_NAMESPACE = uuid.UUID("5d1f0c1e-2b7a-4f39-9a55-6b616c616e73")  # ids derived with uuid5 (once_per)
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,14 @@ class LeadOutbox:
         [lead_id] = await self.enqueue_each(lead, now, [channel])
         return lead_id
 
-    async def enqueue_each(self, lead: Lead, now: dt.datetime, channels: Sequence[str]) -> list[str]:
-        """Store the lead once per channel, all or none, due at once; return the ids in that order."""
+    async def enqueue_each(
+        self, lead: Lead, now: dt.datetime, channels: Sequence[str], *, once_per: str | None = None
+    ) -> list[str]:
+        """Store the lead once per channel, all or none, due at once; return the ids in that order.
+
+        With `once_per` (e.g. the Telegram update the form was sent in) the ids derive from it, so
+        storing the same lead again, when Telegram redelivers that update, stores nothing new.
+        """
         if not channels:
             raise ValueError("a lead needs at least one channel")
         unknown = set(channels) - CHANNELS
@@ -77,7 +86,9 @@ class LeadOutbox:
         rows = [
             {
                 **fields,
-                "id": str(uuid.uuid4()),
+                "id": str(
+                    uuid.uuid4() if once_per is None else uuid.uuid5(LEAD_NAMESPACE, f"{once_per}/{channel}")
+                ),
                 "channel": channel,
                 "created_at": now,
                 "attempts": 0,
@@ -85,8 +96,9 @@ class LeadOutbox:
             }
             for channel in channels
         ]
+        insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         async with self._engine.begin() as conn:
-            await conn.execute(self._table.insert(), rows)
+            await conn.execute(insert(self._table).on_conflict_do_nothing(index_elements=["id"]), rows)
         return [row["id"] for row in rows]
 
     async def due(self, now: dt.datetime, limit: int, channel: str) -> list[OutboxItem]:
@@ -144,6 +156,14 @@ class LeadOutbox:
         async with self._engine.connect() as conn:
             count = await conn.scalar(select(func.count()).select_from(t).where(t.c.delivered_at.is_(None)))
         return int(count or 0)
+
+    async def depth_by_channel(self) -> dict[str, int]:
+        """How many leads are not yet delivered, per channel (channels with none are left out)."""
+        t = self._table
+        query = select(t.c.channel, func.count()).where(t.c.delivered_at.is_(None)).group_by(t.c.channel)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {str(channel): int(count) for channel, count in rows}
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

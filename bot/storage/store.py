@@ -15,8 +15,10 @@ from sqlmodel import SQLModel
 
 from bot.engine.form import InterestForm
 from bot.engine.model import ChatState
+from bot.storage.database import SQLITE_BUSY_TIMEOUT_MS
 from bot.storage.tables import CHAT_TABLE
 
+PING_BUSY_TIMEOUT_MS = 1000  # below the health check's own timeout, so a locked database answers "no"
 MAX_TRACKED_MESSAGES = 200  # a bound on what /slett can delete; far more than a normal conversation
 
 
@@ -91,7 +93,7 @@ class SqlChatStore:
         t = self._table
         async with self._engine.connect() as conn:
             rows = (await conn.execute(select(t).where(t.c.key.in_(set(keys))))).all()
-        found = {row.key: _to_chat(row._mapping) for row in rows}
+        found = {row.key: stored_chat(row._mapping) for row in rows}
         return [found.get(key) for key in keys]
 
     async def save(self, key: str, chat: StoredChat, now: dt.datetime) -> None:
@@ -101,7 +103,7 @@ class SqlChatStore:
     async def save_many(self, items: Sequence[tuple[str, StoredChat, dt.datetime]]) -> None:
         """Insert or replace several rows in one transaction; for a repeated key the last one wins."""
         latest = {key: (chat, now) for key, chat, now in items}
-        rows = [_to_row(key, chat, now) for key, (chat, now) in latest.items()]
+        rows = [chat_row(key, chat, now) for key, (chat, now) in latest.items()]
         statement = self._insert(self._table)
         statement = statement.on_conflict_do_update(
             index_elements=["key"], set_={name: statement.excluded[name] for name in rows[0] if name != "key"}
@@ -115,7 +117,7 @@ class SqlChatStore:
         async with self._engine.begin() as conn:
             row = (await conn.execute(select(t).where(t.c.key == key))).first()
             await conn.execute(delete(t).where(t.c.key == key))
-        return None if row is None else _to_chat(row._mapping)
+        return None if row is None else stored_chat(row._mapping)
 
     async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
         """Delete old chats; clear message ids of chats quiet for longer than `window`."""
@@ -130,16 +132,29 @@ class SqlChatStore:
         return ExpiryReport(deleted.rowcount or 0, cleared.rowcount or 0)
 
     async def ping(self) -> None:
-        """Run a trivial query."""
+        """Run a trivial query; on SQLite, take the write lock for a moment.
+
+        In WAL mode readers are never locked out, so only a write shows that SQLite cannot store
+        anything now (another process holds the lock, the disk is full).
+        """
         async with self._engine.connect() as conn:
-            await conn.execute(select(1))
+            if self._engine.dialect.name != "sqlite":
+                await conn.execute(select(1))
+                return
+            await conn.exec_driver_sql(f"PRAGMA busy_timeout={PING_BUSY_TIMEOUT_MS}")
+            try:
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                await conn.exec_driver_sql("ROLLBACK")
+            finally:
+                await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
     async def close(self) -> None:
         """Dispose of the connection pool."""
         await self._engine.dispose()
 
 
-def _to_row(key: str, chat: StoredChat, now: dt.datetime) -> dict[str, Any]:
+def chat_row(key: str, chat: StoredChat, now: dt.datetime) -> dict[str, Any]:
+    """The chat table row for a stored chat."""
     return {
         "key": key,
         "node": chat.state.node,
@@ -154,7 +169,8 @@ def _to_row(key: str, chat: StoredChat, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _to_chat(row: Any) -> StoredChat:
+def stored_chat(row: Any) -> StoredChat:
+    """A stored chat from its chat table row."""
     return StoredChat(
         state=ChatState(
             node=row["node"],

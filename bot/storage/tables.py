@@ -66,3 +66,37 @@ class LeadOutboxRow(SQLModel, table=True):
     delivered_at: dt.datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
     )
+
+
+STATS_TABLE = "daily_stats"
+
+
+class DailyStatsRow(SQLModel, table=True):
+    """How often a node was shown on one Europe/Oslo day: a count, never who or what was written."""
+
+    __tablename__ = STATS_TABLE
+
+    day: dt.date = Field(primary_key=True)
+    # A node id from the scripts, or the reserved "*fallback" (free text nothing matched).
+    node: str = Field(primary_key=True, max_length=64)
+    count: int
+
+
+HANDLED_UPDATE_TABLE = "handled_update"
+
+
+class HandledUpdateRow(SQLModel, table=True):
+    """A Telegram update that replicas have answered (or begun to): so a redelivery is answered once.
+
+    An update id is Telegram's running number for the bot's updates; it says nothing about the
+    chat or the person. Rows are deleted after a couple of days, when Telegram has long given up.
+    """
+
+    __tablename__ = HANDLED_UPDATE_TABLE
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # {"<reply index>": message id, or null for an edit in place}: replies Telegram has accepted.
+    sent: dict[str, int | None] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # True once the chat's new state is stored: a redelivery is then acknowledged without a reply.
+    done: bool = False
+    at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))

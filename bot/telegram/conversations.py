@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,9 +16,11 @@ from telegram.error import BadRequest
 
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine, choose_language
-from bot.engine.model import ChatState, Event, ForgetChat, SubmitLead
+from bot.engine.model import ChatState, Event, ForgetChat, Outcome, SubmitLead
+from bot.stats.counter import StatsCounter
 from bot.storage.pseudonym import Pseudonymizer
-from bot.storage.store import ChatStore, StoredChat
+from bot.storage.store import StoredChat
+from bot.storage.turns import ChatTurns
 from bot.telegram.replies import send_replies, with_network_retries
 
 log = logging.getLogger(__name__)
@@ -26,8 +30,8 @@ DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 class LeadInbox(Protocol):
     """Where completed interest forms go (the outbox, delivered to staff by the delivery worker)."""
 
-    async def submit(self, lead: SubmitLead, now: dt.datetime) -> None:
-        """Store the lead durably, then wake delivery."""
+    async def submit(self, lead: SubmitLead, now: dt.datetime, once_per: str | None = None) -> None:
+        """Store the lead durably (once per `once_per`), then wake delivery."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Incoming:
 
     chat_id: int
     event: Event
+    update_id: int = 0
+    """Telegram's number for the update: a redelivered update is answered once."""
     message_id: int | None = None
     """The user's own message (deleted by /slett along with the bot's)."""
     pressed_message_id: int | None = None
@@ -68,58 +74,86 @@ class Conversations:
     def __init__(
         self,
         engine: Callable[[], Engine],
-        store: ChatStore,
+        turns: ChatTurns,
         pseudonyms: Pseudonymizer,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         leads: LeadInbox | None = None,
+        stats: StatsCounter | None = None,
     ) -> None:
         self._engine = engine
-        self._store = store
+        self._turns = turns
         self._pseudonyms = pseudonyms
         self._clock = clock
         self._leads = leads
+        self._stats = stats
 
     async def handle(self, bot: Bot, incoming: Incoming) -> tuple[str, ...]:
         """Answer one update; returns the nodes shown (for metrics). Raises when it could not."""
         engine = self._engine()
         retention = Retention.from_scripts(engine.scripts)
         key = self._pseudonyms.chat_key(incoming.chat_id)
-        stored = await self._store.load(key) or StoredChat(
-            ChatState(lang=choose_language(incoming.language_code, engine.scripts.languages))
-        )
-        outcome = engine.handle(stored.state, incoming.event, self._clock())
-        if incoming.callback_query_id is not None:
-            await _answer_callback(bot, incoming.callback_query_id)
-        for effect in outcome.effects:
-            if isinstance(effect, SubmitLead):
-                await self._submit(effect)
-        if ForgetChat() in outcome.effects:
-            await self._forget(bot, key, incoming, retention)
-            await send_replies(bot, incoming.chat_id, outcome.replies, edit_message_id=None)
-            return outcome.nodes
-        editable = (
-            incoming.pressed_message_id if incoming.pressed_message_id == stored.last_bot_message_id else None
-        )
-        sent = await send_replies(bot, incoming.chat_id, outcome.replies, edit_message_id=editable)
-        now = self._clock()
-        own = [incoming.message_id] if incoming.message_id is not None else []
-        updated = replace(stored, state=outcome.state).remember(
-            own + sent, now, retention.message_ids, sent[-1] if sent else None
-        )
-        await self._store.save(key, updated, now)
+        async with self._turns.turn(key, incoming.update_id) as turn:
+            if turn.done:
+                log.info(
+                    "update %d was answered before (redelivered); not answering again", incoming.update_id
+                )
+                return ()
+            stored = turn.chat or StoredChat(
+                ChatState(lang=choose_language(incoming.language_code, engine.scripts.languages))
+            )
+            outcome = engine.handle(stored.state, incoming.event, self._clock())
+            if incoming.callback_query_id is not None and not turn.sent:
+                await _answer_callback(bot, incoming.callback_query_id)
+            for effect in outcome.effects:
+                if isinstance(effect, SubmitLead):
+                    await self._submit(effect, incoming.update_id)
+            if ForgetChat() in outcome.effects:
+                # Forgotten first: a failed confirmation must not keep what the reader asked to delete.
+                await turn.finish(None, self._clock())
+                await self._delete_messages(bot, stored, incoming, retention)
+                await send_replies(bot, incoming.chat_id, outcome.replies, edit_message_id=None)
+                self._count(outcome)
+                return outcome.nodes
+            editable = (
+                incoming.pressed_message_id
+                if incoming.pressed_message_id == stored.last_bot_message_id
+                else None
+            )
+            sent = await send_replies(
+                bot,
+                incoming.chat_id,
+                outcome.replies,
+                edit_message_id=editable,
+                already_sent=turn.sent,
+                record_sent=turn.record_sent,
+            )
+            now = self._clock()
+            own = [incoming.message_id] if incoming.message_id is not None else []
+            updated = replace(stored, state=outcome.state).remember(
+                own + sent, now, retention.message_ids, sent[-1] if sent else None
+            )
+            await turn.finish(updated, now)
+        self._count(outcome)
         return outcome.nodes
 
-    async def _submit(self, lead: SubmitLead) -> None:
+    def _count(self, outcome: Outcome) -> None:
+        """Anonymous statistics, once the update is fully answered (a redelivery is not counted twice)."""
+        if self._stats is not None:  # counts only: which nodes were shown, and fallbacks
+            self._stats.record(outcome, self._clock())
+
+    async def _submit(self, lead: SubmitLead, update_id: int) -> None:
         """Put a completed interest form in the outbox before the reader is told it was received."""
         if self._leads is None:
             raise RuntimeError("the interest form was sent, but no lead delivery is configured")
-        await self._leads.submit(lead, self._clock())
+        fingerprint = hashlib.sha256(json.dumps(lead.form.to_json(), sort_keys=True).encode()).hexdigest()
+        await self._leads.submit(lead, self._clock(), once_per=f"{update_id}:{fingerprint[:16]}")
 
-    async def _forget(self, bot: Bot, key: str, incoming: Incoming, retention: Retention) -> None:
-        """Delete the stored chat, then every message Telegram still lets the bot delete."""
-        forgotten = await self._store.forget(key)
+    async def _delete_messages(
+        self, bot: Bot, forgotten: StoredChat, incoming: Incoming, retention: Retention
+    ) -> None:
+        """Delete every message of the forgotten chat that Telegram still lets the bot delete."""
         oldest = int((self._clock() - retention.message_ids).timestamp())
-        ids = sorted({m for m, at in (forgotten.messages if forgotten else ()) if at >= oldest})
+        ids = sorted({m for m, at in forgotten.messages if at >= oldest})
         if incoming.message_id is not None:
             ids.append(incoming.message_id)
         for start in range(0, len(ids), DELETE_BATCH):

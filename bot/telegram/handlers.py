@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -22,11 +26,19 @@ from bot.engine.model import ButtonPress, Command, Event, FreeText, NonText
 from bot.i18n import Catalogs
 from bot.telegram.conversations import Conversations, Incoming
 from bot.telegram.delivery import current_delivery
+from bot.telegram.flood import FloodGuard
+from bot.telegram.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
+# Errors of a database that is down or locked for now, as opposed to a bug in a query.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+DATABASE_RETRY_FIRST_SECONDS = 0.5
+DATABASE_RETRY_MAX_SECONDS = 5.0  # short: a stopping bot notices within this
 PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 CONVERSATIONS = "conversations"
 CATALOGS = "catalogs"
+METRICS = "metrics"
+FLOOD = "flood"  # bot_data key of the FloodGuard, set by the runtime when flood control is on
 ATTACHMENT_KINDS = (
     "sticker",
     "photo",
@@ -43,10 +55,16 @@ ATTACHMENT_KINDS = (
 )
 
 
-def register(application: PtbApplication, conversations: Conversations, catalogs: Catalogs) -> None:
+def register(
+    application: PtbApplication,
+    conversations: Conversations,
+    catalogs: Catalogs,
+    metrics: BotMetrics | None = None,
+) -> None:
     """Wire every handler; the application's bot_data carries the shared services."""
     application.bot_data[CONVERSATIONS] = conversations
     application.bot_data[CATALOGS] = catalogs
+    application.bot_data[METRICS] = metrics
     private = filters.ChatType.PRIVATE
     application.add_handler(
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND, on_command)
@@ -135,8 +153,19 @@ async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure without the update (it holds ids and text); a webhook delivery then gets 503."""
+    """Log the failure without the update (it holds ids and text); a webhook delivery then gets 503.
+
+    Telegram refusing a call for good (400: the message itself; 403: the reader blocked the bot) is
+    no reason to deliver the update again: it would be refused again, so it is acknowledged.
+    """
     error = context.error
+    if (metrics := _metrics(context)) is not None:
+        metrics.update_errors.inc()
+    if isinstance(error, BadRequest | Forbidden):
+        log.warning(
+            "an update could not be answered (%s: %s)", type(error).__name__, error.message, exc_info=error
+        )
+        return
     delivery = current_delivery.get()
     if delivery is not None and error is not None:
         delivery.error = error
@@ -159,12 +188,39 @@ async def _handle(
     incoming = Incoming(
         chat.id,
         event,
-        message_id,
-        pressed_message_id,
-        callback_query_id,
-        user.language_code if user else None,
+        update_id=update.update_id,
+        message_id=message_id,
+        pressed_message_id=pressed_message_id,
+        callback_query_id=callback_query_id,
+        language_code=user.language_code if user else None,
     )
-    await _conversations(context).handle(context.bot, incoming)
+    flood = context.bot_data.get(FLOOD)
+    if isinstance(flood, FloodGuard) and not await flood.admit(context.bot, incoming):
+        return  # the chat is over its flood limit; the guard answered what needed an answer
+    nodes = await _answer(context, incoming)
+    if (metrics := _metrics(context)) is not None:
+        metrics.count_nodes(nodes)
+
+
+async def _answer(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> tuple[str, ...]:
+    """Answer the update; a polled one waits out a database outage instead of being lost.
+
+    A webhook delivery fails at once (503, and Telegram delivers it again). A polled update was
+    confirmed to Telegram when the next batch was fetched, so this process alone holds it: it is
+    tried again with backoff while the bot runs, and the chat's later updates wait behind it.
+    """
+    delay = DATABASE_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            return await _conversations(context).handle(context.bot, incoming)
+        except DATABASE_DOWN as error:
+            if current_delivery.get() is not None or not context.application.running:
+                raise
+            log.warning(
+                "database unavailable (%s); answering the update in %.1fs", type(error).__name__, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, DATABASE_RETRY_MAX_SECONDS)
 
 
 def _message(update: Update) -> Message:
@@ -179,6 +235,11 @@ def _conversations(context: ContextTypes.DEFAULT_TYPE) -> Conversations:
     if not isinstance(found, Conversations):
         raise TypeError("bot_data holds no Conversations")
     return found
+
+
+def _metrics(context: ContextTypes.DEFAULT_TYPE) -> BotMetrics | None:
+    found = context.bot_data.get(METRICS)
+    return found if isinstance(found, BotMetrics) else None
 
 
 def _catalogs(context: ContextTypes.DEFAULT_TYPE) -> Catalogs:

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
 )
@@ -22,7 +21,9 @@ from bot.delivery import worker as delivery
 from bot.delivery.leads import OutboxLeads, lead_channels
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
+from bot.live_scripts import LiveScripts
 from bot.settings import ServeSettings
+from bot.stats.recorder import StatsRecorder
 from bot.storage import migrate
 from bot.storage.batching import BatchingChatStore
 from bot.storage.cache import CachedChatStore
@@ -30,18 +31,24 @@ from bot.storage.database import create_engine, is_sqlite
 from bot.storage.outbox import LeadOutbox
 from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
 from bot.storage.store import ChatStore, SqlChatStore
+from bot.storage.turns import ChatTurns, chat_turns
 from bot.telegram import handlers
+from bot.telegram.application import StatelessApplication
 from bot.telegram.command_menu import command_menu
 from bot.telegram.conversations import Conversations, Retention
+from bot.telegram.flood import FloodGuard
 from bot.telegram.handlers import PtbApplication
+from bot.telegram.instrumented import MeasuredRateLimiter, MeasuredRequest, MeasuredUpdateProcessor
+from bot.telegram.metrics import BotMetrics
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
-from bot.telegram.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
 COMMAND_LANGUAGES = ((None, "en"), ("nb", "nb"), ("no", "nb"), ("nn", "nn"))
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 RATE_LIMIT_RETRIES = 5
 HEALTH_TIMEOUT_SECONDS = 2.0
+POLLING_GUARD_SECONDS = 1.0  # how often long polling checks that the database is there
+HANDLED_UPDATES_KEPT = dt.timedelta(days=2)  # Telegram gives up redelivering an update after 24 hours
 
 
 @dataclass
@@ -49,18 +56,30 @@ class Runtime:
     """Everything `balansebot serve` runs, with one start and one stop."""
 
     settings: ServeSettings
-    engine: Engine
+    scripts: LiveScripts
     catalogs: Catalogs
     store: ChatStore | None = None
+    turns: ChatTurns | None = None
     application: PtbApplication | None = None
+    stats: StatsRecorder | None = None
     ready: bool = False
+    metrics: BotMetrics = field(default_factory=BotMetrics)  # this bot's own registry
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine for the scripts being served now (replaced by live reload)."""
+        return self.scripts.engine
 
     async def start(self) -> None:
         """Migrate, open the database and start python-telegram-bot (not yet taking updates)."""
         settings = self.settings
         await asyncio.to_thread(migrate.upgrade, settings.database_url)
-        database = create_engine(settings.database_url)
+        database = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         store: ChatStore = BatchingChatStore(SqlChatStore(database))
         self.store = CachedChatStore(store) if is_sqlite(settings.database_url) else store
         self.application = self._build_application()
@@ -70,10 +89,20 @@ class Runtime:
         leads = None if outbox is None else OutboxLeads(outbox, [channel.name for channel in channels])
         key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
         pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
-        conversations = Conversations(lambda: self.engine, self.store, pseudonyms, leads=leads)
+        self.stats = StatsRecorder.for_database(database, settings.stats_retention_days)
+        self.turns = chat_turns(self.store, database)
+        conversations = Conversations(
+            lambda: self.engine, self.turns, pseudonyms, leads=leads, stats=self.stats.counter
+        )
         if settings.staff_chat_id is not None:
             handlers.register_staff_chat(self.application, settings.staff_chat_id)
-        handlers.register(self.application, conversations, self.catalogs)
+        handlers.register(self.application, conversations, self.catalogs, self.metrics)
+        self.application.bot_data[handlers.FLOOD] = FloodGuard.from_settings(
+            settings, lambda: self.engine, self.catalogs, self.metrics
+        )
+        self.scripts.subscribe(self.metrics.count_reload)
+        if outbox is not None:
+            self.metrics.watch_outbox(outbox.depth_by_channel, [channel.name for channel in channels])
         await self.application.initialize()
         await self.application.start()
         if outbox is not None:
@@ -91,6 +120,11 @@ class Runtime:
                 )
             )
         self._background.append(asyncio.create_task(self._expire_forever(), name="expiry"))
+        self._background.append(
+            asyncio.create_task(self.stats.flush_forever(settings.stats_flush_seconds), name="statistics")
+        )
+        if settings.watch_dialogues:
+            self._background.append(asyncio.create_task(self.scripts.watch(), name="script watcher"))
 
     async def go_live(self) -> None:
         """Start taking updates: register the webhook (our server listens by now) or start polling."""
@@ -114,6 +148,9 @@ class Runtime:
             await self.application.bot.delete_webhook()
             assert self.application.updater is not None  # noqa: S101 - built with an updater for polling
             await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            self._background.append(
+                asyncio.create_task(self._pause_polling_while_database_is_away(), name="polling guard")
+            )
         self.ready = True
         log.info(
             "ready: scripts %s, %s",
@@ -134,6 +171,8 @@ class Runtime:
             if self.application.running:
                 await self.application.stop()
             await self.application.shutdown()
+        if self.stats is not None:  # after the updates in flight, so their counts are stored too
+            await self.stats.close()
         if self.store is not None:
             await self.store.close()
 
@@ -148,6 +187,25 @@ class Runtime:
             return False
         return True
 
+    async def _pause_polling_while_database_is_away(self) -> None:
+        """Long polling: stop fetching while the database is unreachable, and start again after.
+
+        Updates already fetched are retried in the process (see handlers); new ones stay with
+        Telegram, which keeps them for 24 hours, instead of piling up in memory.
+        """
+        assert self.application is not None  # noqa: S101 - started before this task
+        updater = self.application.updater
+        assert updater is not None  # noqa: S101 - built with an updater for polling
+        while True:
+            await asyncio.sleep(POLLING_GUARD_SECONDS)
+            reachable = await self.healthy()
+            if not reachable and updater.running:
+                log.warning("database unreachable: long polling paused")
+                await updater.stop()
+            elif reachable and not updater.running:
+                log.info("database reachable again: long polling resumed")
+                await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
     async def process(self, update: Update) -> None:
         """Handle one webhook update in its chat's order (errors go to the error handler)."""
         assert self.application is not None  # noqa: S101 - only called while running
@@ -157,17 +215,31 @@ class Runtime:
 
     def _build_application(self) -> PtbApplication:
         settings = self.settings
+        # getUpdates waits its long-poll timeout on top of this (PTB adds it to the read timeout).
+        timeout = settings.bot_api_timeout_seconds
+        timeouts = {"read_timeout": timeout, "write_timeout": timeout, "connect_timeout": timeout}
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             Application.builder()
+            .application_class(StatelessApplication)  # no per-chat memory growth, see its module
             .token(settings.bot_token.get_secret_value())
             .base_url(settings.bot_api_url)
-            .request(AiohttpRequest(connection_pool_size=settings.max_concurrent_updates))
-            .get_updates_request(AiohttpRequest(connection_pool_size=2))
+            .request(
+                MeasuredRequest(
+                    self.metrics, connection_pool_size=settings.max_concurrent_updates, **timeouts
+                )
+            )
+            .get_updates_request(MeasuredRequest(self.metrics, connection_pool_size=2, **timeouts))
             # Only 429 handling: Telegram's flood limits are per chat, and answers must not queue here.
             .rate_limiter(
-                AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=RATE_LIMIT_RETRIES)
+                MeasuredRateLimiter(
+                    self.metrics, overall_max_rate=0, group_max_rate=0, max_retries=RATE_LIMIT_RETRIES
+                )
             )
-            .concurrent_updates(ChatOrderedUpdateProcessor(settings.max_concurrent_updates))
+            .concurrent_updates(
+                MeasuredUpdateProcessor(
+                    ChatOrderedUpdateProcessor(settings.max_concurrent_updates), self.metrics
+                )
+            )
         )
         if settings.webhook_url is not None:
             builder = builder.updater(None)
@@ -178,10 +250,11 @@ class Runtime:
         while True:
             retention = Retention.from_scripts(self.engine.scripts)
             assert self.store is not None  # noqa: S101 - started before this task
+            assert self.turns is not None  # noqa: S101 - started before this task
+            now = dt.datetime.now(dt.UTC)
             try:
-                report = await self.store.expire(
-                    dt.datetime.now(dt.UTC), retention.chat, retention.message_ids
-                )
+                report = await self.store.expire(now, retention.chat, retention.message_ids)
+                await self.turns.expire(now - HANDLED_UPDATES_KEPT)
             except (OSError, SQLAlchemyError):  # a database hiccup must not stop expiry for good
                 log.exception("expiry failed; trying again later")
             else:

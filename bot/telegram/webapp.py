@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import signal
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from telegram import Update
 
+from bot.telegram import metrics_http
 from bot.telegram.delivery import Delivery, current_delivery
 from bot.telegram.runtime import Runtime
+from bot.telegram.update_body import BodyRejected, parse_update_body
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -27,6 +27,7 @@ def create_app(runtime: Runtime) -> web.Application:
     app[RUNTIME] = runtime
     app.cleanup_ctx.append(_run_runtime)
     app.router.add_get("/healthz", healthz)
+    metrics_http.install(app, runtime.metrics, settings)
     if settings.webhook_url is not None:
         app.router.add_post(settings.webhook_url.path or "/", receive_update)
     return app
@@ -45,7 +46,12 @@ async def healthz(request: web.Request) -> web.Response:
     """200 when the scripts are loaded and the database answers; 503 otherwise."""
     runtime = request.app[RUNTIME]
     healthy = await runtime.healthy()
-    body = {"status": "ok" if healthy else "unavailable", "scripts": runtime.engine.scripts.version}
+    live = runtime.scripts
+    scripts: dict[str, object] = {"version": live.version, "loaded_at": live.loaded_at.isoformat()}
+    if live.refused is not None:
+        scripts["refused_at"] = live.refused.at.isoformat()
+        scripts["refused_errors"] = len(live.refused.problems)
+    body = {"status": "ok" if healthy else "unavailable", "scripts": scripts}
     return web.json_response(body, status=200 if healthy else 503)
 
 
@@ -61,13 +67,11 @@ async def receive_update(request: web.Request) -> web.Response:
         and request.content_length > runtime.settings.webhook_max_body_bytes
     ):
         return web.json_response({"error": "request body too large"}, status=413)
-    try:
-        data = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        return web.json_response({"error": "the body is not JSON"}, status=400)
-    update = _parse_update(data, runtime)
-    if update is None:
-        return web.json_response({"error": "the body is not a Telegram Update"}, status=400)
+    assert runtime.application is not None  # noqa: S101 - the route exists only while running
+    body = await request.read()
+    update = parse_update_body(body, runtime.application.bot, runtime.settings.webhook_max_body_bytes)
+    if isinstance(update, BodyRejected):
+        return web.json_response({"error": update.message}, status=update.status)
     if not runtime.ready:
         return web.json_response({"error": "starting or stopping; try again"}, status=503)
     delivery = Delivery()
@@ -81,20 +85,11 @@ async def receive_update(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def _parse_update(data: object, runtime: Runtime) -> Update | None:
-    """An Update, or None when the JSON is not shaped like one."""
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("update_id"), int)
-        or isinstance(data["update_id"], bool)
-    ):
-        return None
-    assert runtime.application is not None  # noqa: S101 - the route exists only while running
-    try:
-        return Update.de_json(data, runtime.application.bot)
-    except (TypeError, ValueError, KeyError, AttributeError):
-        # PTB raises these for objects with missing or mistyped fields.
-        return None
+def _reload_in_background(runtime: Runtime, tasks: set[asyncio.Task[object]]) -> None:
+    """SIGHUP: reload the scripts now (as a save in dialogues/ would)."""
+    task: asyncio.Task[object] = asyncio.get_running_loop().create_task(runtime.scripts.reload())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 async def serve(runtime: Runtime, *, shutdown_seconds: float) -> None:
@@ -111,6 +106,8 @@ async def serve(runtime: Runtime, *, shutdown_seconds: float) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stopping.set)
+        reloads: set[asyncio.Task[object]] = set()  # held until done, so they are not collected early
+        loop.add_signal_handler(signal.SIGHUP, _reload_in_background, runtime, reloads)
         await stopping.wait()
         log.info("stopping: finishing updates in flight")
         runtime.ready = False  # new webhook requests get 503 and are redelivered by Telegram

@@ -200,3 +200,15 @@ def test_the_hotline_page_says_whether_it_is_open_now(
 def test_without_a_clock_the_status_line_is_left_out(engine: Engine) -> None:
     (reply,) = engine.handle(ChatState(), Command("telefon")).replies
     assert "{hotline.status}" not in reply.text and "<i></i>" not in reply.text
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn", "en"])
+@pytest.mark.parametrize(
+    "text", ["jeg blir slått nå", "eg vart slått i kveld og er redd", "he is hitting me"]
+)
+def test_danger_is_recognised_in_any_language_whatever_the_chat_language(
+    engine: Engine, lang: str, text: str
+) -> None:
+    outcome = engine.handle(ChatState(lang=lang), FreeText(text))
+    assert outcome.route == "acute"
+    assert outcome.state.node == ACUTE

@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import ROOT
+from tests.databases import serve_database_url
 from tests.support.fake_bot_api import FakeBotApi
 
 WEBHOOK_SECRET = "test-secret_token-123"
@@ -37,6 +38,8 @@ class Served:
     port: int
     log: Path
     database: Path
+    """The SQLite file, when the bot runs on SQLite."""
+    database_url: str
 
     @property
     def url(self) -> str:
@@ -54,15 +57,19 @@ def serve_env(fake: FakeBotApi, data: Path, port: int, *, webhook: bool, **extra
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "BOT_TOKEN": fake.token,
         "BOT_API_URL": fake.base_url,
-        "DATABASE_URL": f"sqlite:///{data / 'balansebot.db'}",
+        "DATABASE_URL": serve_database_url(data),
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "DEBUG",  # the privacy tests grep the most talkative logs
         "PTB_TIMEDELTA": "true",
+        # Scripted users are faster than people: flood control on, but far off (test_flood sets its own).
+        "FLOOD_BURST": "1000",
     }
     if webhook:
         env["WEBHOOK_URL"] = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
         env["WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    if env["DATABASE_URL"].startswith("postgresql"):
+        env["PSEUDONYM_KEY"] = "end-to-end-tests-share-this-pseudonym-key"  # required with PostgreSQL
     env.update(extra)
     return env
 
@@ -73,6 +80,7 @@ async def serving(fake: FakeBotApi, data: Path, *, webhook: bool, **extra: str) 
     data.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup, before any traffic
     port = free_port()
     log = data / f"serve-{port}.log"
+    env = serve_env(fake, data, port, webhook=webhook, **extra)
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -82,9 +90,9 @@ async def serving(fake: FakeBotApi, data: Path, *, webhook: bool, **extra: str) 
             cwd=ROOT,
             stdout=sink,
             stderr=sink,
-            env=serve_env(fake, data, port, webhook=webhook, **extra),
+            env=env,
         )
-    served = Served(process, port, log, data / "balansebot.db")
+    served = Served(process, port, log, data / "balansebot.db", env["DATABASE_URL"])
     try:
         await _wait_ready(served)
         yield served

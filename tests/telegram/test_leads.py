@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.engine import callbacks
+from tests.databases import database_bytes, query
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.support.smtp import SmtpServer
 from tests.telegram.serving import free_port, serving
@@ -108,9 +108,9 @@ async def test_a_lead_survives_an_smtp_outage_and_a_restart_and_arrives_once(
     async with serving(fake, tmp_path, webhook=True, **smtp_env(port)) as served:
         await fill_in_form(fake, kari)
         await asyncio.sleep(1)  # several delivery rounds fail meanwhile
-    with sqlite3.connect(served.database) as db:
-        assert db.execute("SELECT count(*) FROM lead_outbox WHERE delivered_at IS NULL").fetchone() == (1,)
-        (attempts,) = db.execute("SELECT attempts FROM lead_outbox").fetchone()
+    url = served.database_url
+    assert query(url, "SELECT count(*) FROM lead_outbox WHERE delivered_at IS NULL") == [(1,)]
+    [(attempts,)] = query(url, "SELECT attempts FROM lead_outbox")
     assert attempts >= 1
     smtp = SmtpServer(port)
     smtp.start()
@@ -121,8 +121,7 @@ async def test_a_lead_survives_an_smtp_outage_and_a_restart_and_arrives_once(
     finally:
         smtp.stop()
     assert len(smtp.recorder.parsed()) == 1
-    with sqlite3.connect(served.database) as db:
-        assert db.execute("SELECT count(*) FROM lead_outbox WHERE delivered_at IS NULL").fetchone() == (0,)
+    assert query(url, "SELECT count(*) FROM lead_outbox WHERE delivered_at IS NULL") == [(0,)]
 
 
 async def test_a_cancelled_form_leaves_nothing_in_the_database(fake: FakeBotApi, tmp_path: Path) -> None:
@@ -131,13 +130,11 @@ async def test_a_cancelled_form_leaves_nothing_in_the_database(fake: FakeBotApi,
     async with serving(fake, tmp_path, webhook=False, **smtp_env(port)) as served:
         await fill_in_form(fake, ola, send=False)
         assert "Ingenting ble lagret eller sendt" in (fake.bot_messages(ola)[-1].text or "")
-    with sqlite3.connect(served.database) as db:
-        assert db.execute("SELECT count(*) FROM lead_outbox").fetchone() == (0,)
-        assert db.execute("SELECT count(*) FROM chat WHERE form IS NOT NULL").fetchone() == (0,)
-    for path in served.database.parent.glob("balansebot.db*"):
-        content = path.read_bytes()
-        for answer in ("Kulturhuset Ålesund", "Kari Ærlig", "kari@kulturhuset.no", "rundt 25"):
-            assert answer.encode() not in content, (answer, path.name)
+    assert query(served.database_url, "SELECT count(*) FROM lead_outbox") == [(0,)]
+    assert query(served.database_url, "SELECT count(*) FROM chat WHERE form IS NOT NULL") == [(0,)]
+    content = database_bytes(served.database_url)
+    for answer in ("Kulturhuset Ålesund", "Kari Ærlig", "kari@kulturhuset.no", "rundt 25"):
+        assert answer.encode() not in content, answer
 
 
 async def test_without_smtp_the_form_is_not_offered(fake: FakeBotApi, tmp_path: Path) -> None:
@@ -182,10 +179,9 @@ async def test_with_only_a_staff_chat_the_form_is_offered_and_the_lead_arrives_t
         assert line in lines
     assert len(fake.bot_messages(staff)) == 1
     assert fake.ops_for("leaveChat") == []
-    with sqlite3.connect(served.database) as db:
-        assert db.execute("SELECT channel, delivered_at IS NOT NULL FROM lead_outbox").fetchall() == [
-            ("telegram", 1)
-        ]
+    assert query(served.database_url, "SELECT channel, delivered_at IS NOT NULL FROM lead_outbox") == [
+        ("telegram", True)
+    ]
     # Sending the lead to the group logged none of it, even at DEBUG (libraries that quote SQL
     # parameters are held back by bot/logs.py).
     log = served.log_text()

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from bot.engine import callbacks
 from bot.storage import migrate
 from tests.conftest import ROOT, run_balansebot
-from tests.databases import fresh_postgres
+from tests.databases import as_json, database_bytes, fresh_postgres, insert_rows, query, serve_database_url
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 
@@ -76,12 +75,8 @@ async def walk_main_paths(fake: FakeBotApi, kari: FakeUser) -> None:
 
 
 def assert_nothing_personal(served: Served, kari: FakeUser) -> None:
-    """Neither the database (with its WAL) nor the logs hold the chat id, the name or typed text."""
-    traces = {"log": served.log.read_bytes()}
-    for suffix in ("", "-wal", "-shm"):
-        path = Path(f"{served.database}{suffix}")
-        if path.exists():
-            traces[path.name] = path.read_bytes()
+    """Neither the database (with SQLite's WAL) nor the logs hold the chat id, the name or typed text."""
+    traces = {"log": served.log.read_bytes(), "database": database_bytes(served.database_url)}
     for where, content in traces.items():
         for secret in (str(kari.id), kari.first_name, kari.username or "kari_test", TYPED, "endret"):
             assert secret.encode() not in content, f"{secret!r} found in {where}"
@@ -106,10 +101,9 @@ async def test_polling_conversation_commands_and_privacy(fake: FakeBotApi, tmp_p
         assert commands["slett"].startswith("Slett")
         assert fake.webhook is None or not fake.webhook.url
     assert_nothing_personal(served, kari)
-    with sqlite3.connect(served.database) as db:
-        (node, lang, messages) = db.execute("SELECT node, lang, messages FROM chat").fetchone()
+    [(node, lang, messages)] = query(served.database_url, "SELECT node, lang, messages FROM chat")
     assert (node, lang) == ("meny", "nb")
-    assert messages.count("[") > 5, "message ids are kept for /slett"
+    assert len(as_json(messages)) > 5, "message ids are kept for /slett"
 
 
 async def test_slett_deletes_stored_state_and_messages(fake: FakeBotApi, tmp_path: Path) -> None:
@@ -123,8 +117,7 @@ async def test_slett_deletes_stored_state_and_messages(fake: FakeBotApi, tmp_pat
         messages = await fake.wait_for_bot_messages(kari, 3)
         await fake.wait_for_call("deleteMessages")
         assert "slettet" in (messages[-1].text or "")
-        with sqlite3.connect(served.database) as db:
-            assert db.execute("SELECT count(*) FROM chat").fetchone() == (0,)
+        assert query(served.database_url, "SELECT count(*) FROM chat") == [(0,)]
         left = [m for m in fake.messages(kari) if not m.deleted]
         assert [m.text for m in left] == [messages[-1].text], "only the confirmation is left"
 
@@ -310,37 +303,36 @@ async def test_serve_on_postgresql(fake: FakeBotApi, tmp_path: Path) -> None:
 
 
 async def test_expiry_runs_by_itself(fake: FakeBotApi, tmp_path: Path) -> None:
-    database = tmp_path / "balansebot.db"
-    migrate.upgrade(f"sqlite:///{database}")
+    database_url = serve_database_url(tmp_path)
+    migrate.upgrade(database_url)
     now = dt.datetime.now(dt.UTC)
-    rows = [
-        ("a" * 64, now - dt.timedelta(days=31), now - dt.timedelta(days=31)),  # unused for 30 days: deleted
-        (
-            "b" * 64,
-            now - dt.timedelta(hours=50),
-            now - dt.timedelta(hours=50),
-        ),  # message ids too old to delete
-        ("c" * 64, now, now),  # fresh: kept as it is
-    ]
-    with sqlite3.connect(database) as db:
-        for key, updated, newest in rows:
-            db.execute(
-                "INSERT INTO chat (key, node, lang, messages, last_bot_message_id, newest_message_at,"
-                " updated_at) VALUES (?, 'telefon', 'nb', ?, 7, ?, ?)",
-                (
-                    key,
-                    json.dumps([[7, int(newest.timestamp())]]),
-                    newest.isoformat(" "),
-                    updated.isoformat(" "),
-                ),
-            )
+    ages = {
+        "a": dt.timedelta(days=31),  # unused for 30 days: deleted
+        "b": dt.timedelta(hours=50),  # message ids too old to delete
+        "c": dt.timedelta(0),  # fresh: kept as it is
+    }
+    insert_rows(
+        database_url,
+        "chat",
+        [
+            {
+                "key": letter * 64,
+                "node": "telefon",
+                "lang": "nb",
+                "messages": [[7, int((now - age).timestamp())]],
+                "last_bot_message_id": 7,
+                "newest_message_at": now - age,
+                "updated_at": now - age,
+            }
+            for letter, age in ages.items()
+        ],
+    )
     async with serving(fake, tmp_path, webhook=False, EXPIRY_INTERVAL_SECONDS="0.2") as served:
         for _ in range(100):
-            with sqlite3.connect(database) as db:
-                left = db.execute("SELECT key, messages FROM chat ORDER BY key").fetchall()
-            if [key for key, _ in left] == ["b" * 64, "c" * 64] and left[0][1] == "[]":
+            left = query(database_url, "SELECT key, messages FROM chat ORDER BY key")
+            if [key for key, _ in left] == ["b" * 64, "c" * 64] and as_json(left[0][1]) == []:
                 break
             await asyncio.sleep(0.1)
     assert [key[0] for key, _ in left] == ["b", "c"]
-    assert left[0][1] == "[]" and left[1][1] != "[]"
+    assert as_json(left[0][1]) == [] and as_json(left[1][1]) != []
     assert "expired 1 chats and 1 message lists" in served.log_text()

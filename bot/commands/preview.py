@@ -1,0 +1,76 @@
+"""`balansebot preview`: chat with the bot in a local web page, beside the flow chart, live on save."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.content.loader import load_scripts
+from bot.engine.engine import Engine
+from bot.i18n import Catalogs
+from bot.live_scripts import LiveScripts
+from bot.settings import describe_settings_error
+from bot.staff.preview.app import create_app
+from bot.staff.preview.settings import PreviewSettings
+from bot.staff.preview.status import StatusBoard
+
+STOP_SECONDS = 2.0  # open pages hold event streams; they are ended on shutdown, so this is plenty
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the subcommand."""
+    parser = sub.add_parser(
+        "preview", help="chat with the bot in a local web page, with the flow chart and live reload"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="the port to listen on (default: 8000)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this machine only)"
+    )
+    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve the preview until Ctrl-C."""
+    given: dict[str, Any] = {"host": args.host, "port": args.port}
+    if args.dialogues is not None:
+        given["dialogues_dir"] = args.dialogues
+    try:
+        settings = PreviewSettings(**given)
+    except ValidationError as error:
+        print(f"balansebot preview: {describe_settings_error(error)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    catalogs = Catalogs.load(settings.locales_dir)
+    result = load_scripts(settings.dialogues_dir, catalogs)
+    if result.scripts is None:
+        for problem in result.errors:
+            print(problem, file=sys.stderr)
+        print("\nThe scripts have errors; fix them and start the preview again.", file=sys.stderr)
+        return 1
+    # The form is shown so staff can try it; the preview never delivers what is typed into it.
+    engine = Engine(result.scripts, catalogs, lead_form=True)
+    live = LiveScripts(engine, settings.dialogues_dir, catalogs)
+    app = create_app(settings, live, StatusBoard(live, result.errors))
+    url = f"http://{settings.host}:{settings.port}/"
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=STOP_SECONDS,
+            print=lambda _: print(f"Balansebot preview on {url} (Ctrl-C stops it)", flush=True),
+            access_log=None,
+        )
+    except OSError as error:
+        print(
+            f"balansebot preview: cannot listen on {settings.host}:{settings.port}: {error}", file=sys.stderr
+        )
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""Tools for the staff who write the scripts."""

@@ -1,0 +1,361 @@
+"""Draw the dialogue scripts as a flow chart: nodes grouped by topic, buttons as arrows (graphviz)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+# The graphviz package ships no type information; `unused-ignore` keeps this line valid if stubs appear.
+import graphviz  # type: ignore[import-untyped,unused-ignore]
+
+from bot.content.scripts import (
+    ACUTE,
+    DELETED,
+    FALLBACK,
+    FORM_NODE,
+    LANGUAGE_NODE,
+    MENU,
+    REQUIRED_NODES,
+    SOURCE_LANGUAGE,
+    START,
+    ScriptButton,
+    ScriptNode,
+    Scripts,
+)
+
+Format = Literal["svg", "png"]
+FORMATS: tuple[Format, ...] = ("svg", "png")
+
+# Colours are named once so the legend and the nodes cannot disagree.
+PLAIN_FILL = "#ffffff"
+REQUIRED_FILL = "#fff4c2"
+ACUTE_FILL = "#ffd9d9"
+BUILT_IN_FILL = "#ececec"
+LINK_COLOUR = "#1f5fa8"
+MENU_EDGE_COLOUR = "#9a9a9a"
+FONT = "Helvetica"
+
+
+class GraphvizError(RuntimeError):
+    """Graphviz could not draw the flow chart."""
+
+
+class GraphvizMissing(GraphvizError):  # noqa: N818 -- the name the browser preview imports
+    """The `dot` program is not installed (or not on PATH)."""
+
+
+class GraphvizFailed(GraphvizError):  # noqa: N818 -- named like GraphvizMissing
+    """`dot` ran but failed; its own message is attached."""
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The chart's own words (legend and notes) in one language; node titles come from the scripts."""
+
+    free_text: str
+    untranslated: str
+    fallback: str
+    acute: str
+    deleted: str
+    language_node: str
+    form_node: str
+    form_note: str
+    legend_title: str
+    legend_buttons: str
+    legend_menu: str
+    legend_free_text: str
+    legend_command: str
+    legend_required: str
+    legend_acute: str
+    legend_built_in: str
+    legend_link: str
+
+
+WORDS = {
+    "nb": _Words(
+        free_text="✎ fritekst",
+        untranslated="ikke oversatt",
+        fallback="når ingenting passer",
+        acute="når en melding høres akutt ut",
+        deleted="etter /slett",
+        language_node="Språk / Language",
+        form_node="Interesseskjema",
+        form_note="innebygd; bare når SMTP_HOST eller STAFF_CHAT_ID er satt",
+        legend_title="Slik leser du kartet",
+        legend_buttons="pil = en knapp (hold musa over for knappeteksten)",
+        legend_menu=(
+            "Alle noder har også en «tilbake til menyen»-knapp; de pilene er ikke tegnet. "
+            "Grå piler går til menyen eller starten."
+        ),
+        legend_free_text="tykk kant og ✎: nås også ved å skrive fritt (phrases/keywords)",
+        legend_command="/kommando: åpnes med kommandoen",
+        legend_required="gul: boten må ha denne noden",
+        legend_acute="rød: akutt hjelp",
+        legend_built_in="grå stiplet: laget av boten selv, ikke i skriptene",
+        legend_link="↗ blå stiplet: lenke til en nettside",
+    ),
+    "nn": _Words(
+        free_text="✎ fritekst",
+        untranslated="ikkje omsett",
+        fallback="når ingenting passar",
+        acute="når ei melding høyrest akutt ut",
+        deleted="etter /slett",
+        language_node="Språk / Language",
+        form_node="Interesseskjema",
+        form_note="innebygd; berre når SMTP_HOST eller STAFF_CHAT_ID er sett",
+        legend_title="Slik les du kartet",
+        legend_buttons="pil = ein knapp (hald musa over for knappeteksten)",
+        legend_menu=(
+            "Alle nodar har òg ein «tilbake til menyen»-knapp; dei pilene er ikkje teikna. "
+            "Grå piler går til menyen eller starten."
+        ),
+        legend_free_text="tjukk kant og ✎: ein kjem òg hit ved å skrive fritt (phrases/keywords)",
+        legend_command="/kommando: blir opna med kommandoen",
+        legend_required="gul: boten må ha denne noden",
+        legend_acute="raud: akutt hjelp",
+        legend_built_in="grå stipla: laga av boten sjølv, ikkje i skripta",
+        legend_link="↗ blå stipla: lenkje til ei nettside",
+    ),
+    "en": _Words(
+        free_text="✎ free text",
+        untranslated="not translated",
+        fallback="when nothing matches",
+        acute="when a message sounds acute",
+        deleted="after /slett",
+        language_node="Språk / Language",
+        form_node="Interest form",
+        form_note="built in; only when SMTP_HOST or STAFF_CHAT_ID is set",
+        legend_title="How to read this chart",
+        legend_buttons="arrow = a button (hover for the button's text)",
+        legend_menu=(
+            "Every node also has a 'back to the menu' button; those arrows are not drawn. "
+            "Grey arrows lead to the menu or the start."
+        ),
+        legend_free_text="thick border and ✎: also reached by typing (phrases/keywords)",
+        legend_command="/command: opened by that command",
+        legend_required="yellow: the bot needs this node",
+        legend_acute="red: acute help",
+        legend_built_in="grey dashed: made by the bot itself, not in the scripts",
+        legend_link="↗ blue dashed: a link to a web page",
+    ),
+}
+
+
+def flow_graph(scripts: Scripts, lang: str = "nb") -> graphviz.Digraph:
+    """The scripts as a graphviz Digraph, with node titles in `lang` (untranslated nodes in Bokmål)."""
+    if lang not in scripts.languages or lang not in WORDS:
+        choices = ", ".join(sorted(set(scripts.languages) & set(WORDS)))
+        raise ValueError(f"no scripts in language {lang!r}; choose one of {choices}")
+    words = WORDS[lang]
+    graph = graphviz.Digraph(name="balansebot", comment="Balansebot dialogue flow (balansebot graph)")
+    graph.attr(rankdir="TB", bgcolor="white", fontname=FONT, newrank="true", nodesep="0.25", ranksep="0.6")
+    graph.attr(
+        "node", shape="box", style="rounded,filled", fillcolor=PLAIN_FILL, fontname=FONT, fontsize="11"
+    )
+    graph.attr("edge", color="#4a4a4a", arrowsize="0.7")
+    graph.attr(label=_legend(words), labelloc="b", labeljust="l")
+
+    source_ids = list(scripts.language(SOURCE_LANGUAGE).nodes)
+    nodes = [_shown_node(scripts, lang, node_id) for node_id in source_ids]
+    # Free text in any language leads to a node, whatever the chat's language (Scripts.for_routing).
+    typed = {n.id for n in scripts.for_routing().nodes.values() if n.phrases or n.keywords}
+    translated = set(scripts.language(lang).nodes)
+
+    # The start topic first, so the chart reads from the greeting downwards.
+    topics = _in_order([n.topic for n in nodes if n.id == START] + [n.topic for n in nodes])
+    for topic in topics:
+        with graph.subgraph(name=f"cluster_{topic}") as cluster:
+            cluster.attr(
+                label=_html_label(f"<B>{_html_text(topic)}</B>"),
+                id=f"topic-{topic}",
+                style="rounded,filled",
+                fillcolor="#f5f7fa",
+                color="#c9d1d9",
+                fontsize="13",
+                labelloc="t",  # the graph's own label (the legend) sits at the bottom; topics stay on top
+            )
+            for node in (n for n in nodes if n.topic == topic):
+                _add_node(cluster, node, words, free_text=node.id in typed, translated=node.id in translated)
+                _add_links(cluster, node)
+
+    known = set(source_ids)
+    for built_in in _in_order(b.goto for n in nodes for b in n.buttons if b.goto and b.goto not in known):
+        _add_built_in(graph, built_in, words)
+    for node in nodes:
+        _add_goto_edges(graph, node)
+    return graph
+
+
+def render_flow(scripts: Scripts, lang: str, fmt: Format) -> bytes:
+    """The flow chart drawn by `dot` as SVG or PNG bytes."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    graph = flow_graph(scripts, lang)
+    try:
+        drawn: bytes = graph.pipe(format=fmt, quiet=True)
+    except graphviz.ExecutableNotFound as exc:
+        raise GraphvizMissing(
+            "the `dot` program from Graphviz is not installed; install it with `apt-get install graphviz`"
+        ) from exc
+    except graphviz.CalledProcessError as exc:
+        detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else ""
+        raise GraphvizFailed(f"`dot` failed (exit {exc.returncode}): {detail or 'no message'}") from exc
+    return drawn
+
+
+def _shown_node(scripts: Scripts, lang: str, node_id: str) -> ScriptNode:
+    """The node as a reader of `lang` sees it: the translation, or the Bokmål node when there is none."""
+    node = scripts.node(lang, node_id)
+    if node is None:  # cannot happen for a source node id; kept so the chart never crashes on it
+        raise ValueError(f"node {node_id!r} is missing")
+    return node
+
+
+def _add_node(
+    graph: graphviz.Digraph, node: ScriptNode, words: _Words, *, free_text: bool, translated: bool
+) -> None:
+    """One dialogue node: its title, id and how readers reach it besides buttons."""
+    notes = [node.id]
+    if node.command:
+        notes.append(f"/{node.command}")
+    if free_text:
+        notes.append(words.free_text)
+    special = {FALLBACK: words.fallback, ACUTE: words.acute, DELETED: words.deleted}.get(node.id)
+    if special:
+        notes.append(special)
+    if not translated:
+        notes.append(words.untranslated)
+    fill = ACUTE_FILL if node.id == ACUTE else REQUIRED_FILL if node.id in REQUIRED_NODES else PLAIN_FILL
+    graph.node(
+        node.id,
+        label=_node_label(node.title, notes),
+        id=f"node-{node.id}",
+        fillcolor=fill,
+        penwidth="2.6" if free_text else "1",
+        tooltip=_tooltip(node.title),
+    )
+
+
+def _add_built_in(graph: graphviz.Digraph, node_id: str, words: _Words) -> None:
+    """A node the engine makes itself (the language choice, the interest form) that a button leads to."""
+    title, notes = {
+        LANGUAGE_NODE: (words.language_node, [node_id, "/sprak"]),
+        FORM_NODE: (words.form_node, [node_id, words.form_note]),
+    }.get(node_id, (node_id, [node_id]))
+    graph.node(
+        node_id,
+        label=_node_label(title, notes),
+        id=f"node-{node_id}",
+        shape="box",
+        style="rounded,filled,dashed",
+        fillcolor=BUILT_IN_FILL,
+        tooltip=_tooltip(title),
+    )
+
+
+def _add_links(graph: graphviz.Digraph, node: ScriptNode) -> None:
+    """A small ↗ box per link button, beside its node, labelled with the web site's host."""
+    for index, button in enumerate(b for b in node.buttons if b.url):
+        url = button.url or ""
+        # Node ids cannot contain '-', so these names never clash with a dialogue node.
+        name = f"link-{node.id}-{index}"
+        host = urlsplit(url).hostname or url
+        graph.node(
+            name,
+            label=_html_label(f'<FONT COLOR="{LINK_COLOUR}">↗ {_html_text(host)}</FONT>'),
+            id=name,
+            shape="note",
+            style="filled,dashed",
+            fillcolor=PLAIN_FILL,
+            color=LINK_COLOUR,
+            fontsize="10",
+            tooltip=_tooltip(f"{button.text}: {url}"),
+        )
+        graph.edge(
+            node.id,
+            name,
+            id=f"edge-{node.id}-{name}",
+            style="dashed",
+            color=LINK_COLOUR,
+            tooltip=_tooltip(button.text),
+        )
+
+
+def _add_goto_edges(graph: graphviz.Digraph, node: ScriptNode) -> None:
+    """One arrow per target, even when several buttons lead there; hovering shows their texts."""
+    targets: dict[str, list[ScriptButton]] = {}
+    for button in node.buttons:
+        if button.goto:
+            targets.setdefault(button.goto, []).append(button)
+    for target, buttons in targets.items():
+        back_to_start = target in (MENU, START)
+        graph.edge(
+            node.id,
+            target,
+            id=f"edge-{node.id}-{target}",
+            tooltip=_tooltip(" / ".join(b.text for b in buttons)),
+            # Arrows back to the menu would pull every node towards it and tangle the layout.
+            color=MENU_EDGE_COLOUR if back_to_start else "#4a4a4a",
+            constraint="false" if back_to_start else "true",
+        )
+
+
+def _node_label(title: str, notes: Iterable[str]) -> str:
+    """An HTML-like label: the title in bold, then small notes (id, /command, free text)."""
+    small = " · ".join(_html_text(n) for n in notes)
+    return _html_label(f'<B>{_html_text(title)}</B><BR/><FONT POINT-SIZE="9" COLOR="#555555">{small}</FONT>')
+
+
+def _legend(words: _Words) -> str:
+    """The chart's key, drawn under it."""
+    rows = [
+        (None, words.legend_buttons),
+        (None, words.legend_menu),
+        (None, words.legend_free_text),
+        (None, words.legend_command),
+        (REQUIRED_FILL, words.legend_required),
+        (ACUTE_FILL, words.legend_acute),
+        (BUILT_IN_FILL, words.legend_built_in),
+        (None, words.legend_link),
+    ]
+    cells = "".join(
+        (f'<TR><TD BGCOLOR="{colour}" BORDER="1" WIDTH="14"> </TD>' if colour else "<TR><TD> </TD>")
+        + f'<TD ALIGN="LEFT">{_html_text(text)}</TD></TR>'
+        for colour, text in rows
+    )
+    return _html_label(
+        '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
+        f'<TR><TD COLSPAN="2" ALIGN="LEFT"><B>{_html_text(words.legend_title)}</B></TD></TR>{cells}</TABLE>'
+    )
+
+
+def _html_text(text: str) -> str:
+    """Plain text made safe inside an HTML-like label: markup as entities, backslashes literal.
+
+    Graphviz expands `\\N`, `\\G` … (the node's name, the graph's) even in HTML-like labels, after
+    decoding entities, so a backslash is doubled rather than written as `&#92;`.
+    """
+    return html.escape(text).replace("\\", "\\\\")
+
+
+def _tooltip(text: str) -> str:
+    """Plain text made safe as a tooltip (shown on hover in the SVG).
+
+    Graphviz (2.43) unescapes tooltips twice, so no number of backslashes is right on every version;
+    a look-alike character shows the same thing and can never start an escape.
+    """
+    # After escaping, the text cannot start with "<", so graphviz will not take it for HTML.
+    return html.escape(text).replace("\\", "\u29f5")
+
+
+def _html_label(inner: str) -> str:
+    """Mark a label as graphviz HTML-like: the text inside must already be escaped."""
+    return f"<{inner}>"
+
+
+def _in_order(items: Iterable[str]) -> list[str]:
+    """Each item once, in the order first seen."""
+    return list(dict.fromkeys(items))

@@ -1,0 +1,402 @@
+// Balansebot preview: a chat as on Telegram, the flow chart, the scripts' status and statistics.
+// Reply HTML comes sanitized from the server; everything else is put in the page as text.
+"use strict";
+
+const page = {
+  session: newSessionId(),
+  lang: "nb",
+  node: null,
+  version: null,
+  flowShown: null, // "version/lang" of the chart on the page
+  zoom: 0.7, // of the chart's natural size; a large chart is easier to follow a little smaller
+  turns: Promise.resolve(), // one turn at a time, in order, as Telegram does per chat
+};
+
+const $ = (id) => document.getElementById(id);
+
+/** A random id for this tab's chat; it lives only in this page and is never stored. */
+function newSessionId() {
+  const bytes = new Uint8Array(18);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Queue one turn after the ones already sent. */
+function send(event, typed) {
+  page.turns = page.turns.then(() => turn(event, typed)).catch((error) => note(String(error), true));
+  return page.turns;
+}
+
+async function turn(event, typed) {
+  if (typed !== undefined) showUserMessage(typed);
+  const response = await fetch("/api/chat", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ session: page.session, lang: page.lang, event }),
+  });
+  const body = await response.json();
+  if (!response.ok) {
+    note(body.error || `The preview answered ${response.status}.`, true);
+    return;
+  }
+  if (body.forgot) $("log").replaceChildren();
+  let last = null;
+  for (const reply of body.replies) last = showReply(reply);
+  for (const text of body.notes) note(text, false);
+  if (body.lang !== page.lang) setLanguage(body.lang);
+  page.node = body.node;
+  page.version = body.version;
+  await showFlow();
+  highlight(page.node);
+  // A pressed button may have been replaced by the edit: keep the keyboard user in the chat.
+  // (a focused element that leaves the page hands focus to <body>).
+  if (event.kind === "press" && last && document.activeElement === document.body) focusReply(last);
+}
+
+function focusReply(article) {
+  const first = article.querySelector(".key");
+  (first || article).focus();
+}
+
+function showUserMessage(text) {
+  const bubble = document.createElement("div");
+  bubble.className = "message user";
+  bubble.textContent = text; // what staff type is shown as typed, never as markup
+  append(bubble);
+}
+
+function note(text, isError) {
+  const line = document.createElement("p");
+  line.className = isError ? "note error" : "note";
+  line.lang = "en";
+  line.textContent = text;
+  append(line);
+}
+
+/** When the log shrinks (an error panel opens above it), keep the newest message in sight. */
+function keepLogAtBottom() {
+  const log = $("log");
+  let pinned = true;
+  log.addEventListener("scroll", () => {
+    pinned = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
+  });
+  new ResizeObserver(() => {
+    if (pinned) log.scrollTop = log.scrollHeight;
+  }).observe(log);
+}
+
+function append(element) {
+  const log = $("log");
+  log.append(element);
+  log.scrollTop = log.scrollHeight;
+}
+
+/** Draw one bot message, or redraw the one it edits in place. Returns its element. */
+function showReply(reply) {
+  const article = document.createElement("article");
+  article.className = "message bot";
+  article.dataset.id = String(reply.id);
+  article.dataset.node = reply.node || "";
+  article.tabIndex = -1;
+  const text = document.createElement("div");
+  text.className = "text";
+  text.innerHTML = reply.html; // sanitized by the server: only Telegram's formatting tags
+  enhance(text);
+  article.append(text);
+  if (reply.buttons.length) article.append(keyboard(reply));
+  const old = reply.replaces ? document.querySelector(`.message.bot[data-id="${reply.replaces}"]`) : null;
+  if (old) {
+    const mark = document.createElement("span");
+    mark.className = "edited";
+    mark.lang = "en";
+    mark.textContent = "edited";
+    article.append(mark);
+    old.replaceWith(article);
+  } else {
+    append(article);
+  }
+  return article;
+}
+
+function keyboard(reply) {
+  const box = document.createElement("div");
+  box.className = "keyboard";
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", "Buttons");
+  for (const row of reply.buttons) {
+    const line = document.createElement("div");
+    line.className = "row";
+    for (const button of row) line.append(key(button, reply.id));
+    box.append(line);
+  }
+  return box;
+}
+
+function key(button, messageId) {
+  if (button.url !== undefined) {
+    const link = document.createElement("a");
+    link.className = "key link";
+    link.textContent = button.text;
+    if (/^(https?|tg):\/\//i.test(button.url)) link.href = button.url;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    return link;
+  }
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = "key";
+  element.textContent = button.text;
+  element.addEventListener("click", () =>
+    send({ kind: "press", value: button.callback, message: messageId }),
+  );
+  return element;
+}
+
+/** Spoilers reveal and long quotes expand, by mouse or keyboard, as in Telegram. */
+function enhance(text) {
+  for (const spoiler of text.querySelectorAll(".tg-spoiler")) {
+    spoiler.tabIndex = 0;
+    spoiler.setAttribute("role", "button");
+    spoiler.setAttribute("aria-pressed", "false");
+    const reveal = () => {
+      spoiler.classList.add("revealed");
+      spoiler.setAttribute("aria-pressed", "true");
+    };
+    spoiler.addEventListener("click", reveal);
+    spoiler.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        reveal();
+      }
+    });
+  }
+  for (const quote of text.querySelectorAll("blockquote.tg-expandable")) {
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "expand";
+    toggle.lang = "en";
+    toggle.textContent = "Show more";
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.addEventListener("click", () => {
+      const open = quote.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", String(open));
+      toggle.textContent = open ? "Show less" : "Show more";
+    });
+    quote.after(toggle);
+  }
+}
+
+function setLanguage(lang) {
+  page.lang = lang;
+  $("language").value = lang;
+  document.documentElement.lang = lang;
+}
+
+function restart() {
+  $("log").replaceChildren();
+  return send({ kind: "restart" });
+}
+
+// ---- The flow chart ----
+
+async function showFlow() {
+  const wanted = `${page.version}/${page.lang}`;
+  if (page.flowShown === wanted || page.version === null) return;
+  const box = $("flow");
+  const response = await fetch(`/api/flow.svg?lang=${encodeURIComponent(page.lang)}`);
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    box.textContent = `The flow chart could not be drawn: ${body.error || response.status}`;
+    return;
+  }
+  const parsed = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
+  const svg = parsed.documentElement;
+  if (svg.nodeName !== "svg") {
+    box.textContent = "The flow chart could not be read.";
+    return;
+  }
+  const shown = document.importNode(svg, true);
+  // Graphviz gives the size in points; keep it to zoom from.
+  shown.dataset.width = String(parseFloat(shown.getAttribute("width")) || 800);
+  shown.dataset.height = String(parseFloat(shown.getAttribute("height")) || 600);
+  box.replaceChildren(shown);
+  applyZoom();
+  page.flowShown = `${response.headers.get("X-Scripts-Version") || page.version}/${page.lang}`;
+}
+
+const ZOOM_STEPS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1, 1.25, 1.5];
+
+function zoomBy(step) {
+  const now = ZOOM_STEPS.indexOf(page.zoom);
+  page.zoom = ZOOM_STEPS[Math.min(ZOOM_STEPS.length - 1, Math.max(0, now + step))];
+  applyZoom();
+  highlight(page.node);
+}
+
+function applyZoom() {
+  const svg = $("flow").querySelector("svg");
+  if (!svg) return;
+  svg.setAttribute("width", `${Number(svg.dataset.width) * page.zoom}pt`);
+  svg.setAttribute("height", `${Number(svg.dataset.height) * page.zoom}pt`);
+}
+
+function highlight(node) {
+  const box = $("flow");
+  for (const old of box.querySelectorAll("g.current")) {
+    old.classList.remove("current");
+    old.removeAttribute("aria-current");
+  }
+  $("current-node").textContent = node || "–";
+  if (!node) return;
+  const target = box.querySelector(`g[id="node-${CSS.escape(node)}"]`);
+  if (!target) return;
+  target.classList.add("current");
+  target.setAttribute("aria-current", "step");
+  // Scroll the chart (not the page) so the current node is in the middle of it.
+  const area = box.getBoundingClientRect();
+  const spot = target.getBoundingClientRect();
+  box.scrollLeft += spot.left + spot.width / 2 - (area.left + area.width / 2);
+  box.scrollTop += spot.top + spot.height / 2 - (area.top + area.height / 2);
+}
+
+// ---- The scripts' status, pushed after every save ----
+
+function showStatus(status) {
+  const box = $("status");
+  const shortVersion = String(status.version).slice(0, 12);
+  const when = new Date(status.loaded_at).toLocaleTimeString();
+  if (status.state === "refused") {
+    const panel = element("div", "refused");
+    panel.setAttribute("role", "alert");
+    const count = status.errors.length;
+    panel.append(
+      element("h2", "", `The saved scripts have ${count} error${count === 1 ? "" : "s"} and were not loaded`),
+      element("p", "", `Still serving scripts version ${shortVersion} (loaded at ${when}). Fix the file and save it again:`),
+    );
+    const list = element("ul");
+    for (const problem of status.errors) list.append(problemItem(problem));
+    panel.append(list);
+    box.replaceChildren(panel);
+  } else {
+    const panel = element("p", "ok", `✓ Scripts version ${shortVersion} loaded at ${when}.`);
+    box.replaceChildren(panel);
+  }
+  if (status.warnings.length) {
+    const details = element("details");
+    details.append(element("summary", "", `${status.warnings.length} warning(s) from check`));
+    const list = element("ul");
+    for (const problem of status.warnings) list.append(problemItem(problem));
+    details.append(list);
+    box.append(details);
+  }
+  if (status.state === "ok" && page.version !== null && status.version !== page.version) {
+    // A new version is served: draw its chart now; the chat shows new texts from the next turn.
+    page.version = status.version;
+    showFlow().then(() => highlight(page.node));
+  }
+}
+
+function problemItem(problem) {
+  const item = element("li");
+  item.append(
+    element("span", "where", `${problem.file}:${problem.line}`),
+    document.createTextNode(` ${problem.message}`),
+    element("span", "hint", `Fix: ${problem.hint}`),
+  );
+  return item;
+}
+
+function element(tag, className = "", text = undefined) {
+  const made = document.createElement(tag);
+  if (className) made.className = className;
+  if (text !== undefined) made.textContent = text;
+  return made;
+}
+
+function listenForStatus() {
+  if (window.EventSource) {
+    const source = new EventSource("/api/events");
+    source.addEventListener("status", (event) => showStatus(JSON.parse(event.data)));
+    return;
+  }
+  const poll = async () => {
+    const response = await fetch("/api/status");
+    if (response.ok) showStatus(await response.json());
+  };
+  poll();
+  setInterval(poll, 1000);
+}
+
+// ---- Statistics ----
+
+async function showStats() {
+  const box = $("stats");
+  let data;
+  try {
+    const response = await fetch("/api/stats");
+    data = await response.json();
+  } catch (error) {
+    data = { status: "unavailable", message: "The statistics could not be read.", days: [] };
+  }
+  if (data.status !== "ok") {
+    box.replaceChildren(element("p", "empty", data.message));
+    return;
+  }
+  const most = Math.max(1, ...data.days.map((d) => Math.max(d.reached, d.fallbacks || 0)));
+  const table = element("table");
+  table.append(element("caption", "", "Answers shown (nodes reached) and free text that fell back, per day. Counts under 5 are hidden."));
+  const head = element("tr");
+  for (const title of ["Day", "Nodes reached", "Fell back"]) {
+    const th = element("th", "", title);
+    th.scope = "col";
+    head.append(th);
+  }
+  table.append(element("thead"));
+  table.tHead.append(head);
+  const body = element("tbody");
+  for (const day of data.days) {
+    const row = element("tr");
+    const th = element("th", "", new Date(`${day.day}T12:00:00`).toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short" }));
+    th.scope = "row";
+    row.append(th, countCell(day.reached, most, "reached", day.hidden), countCell(day.fallbacks, most, "fallbacks", false));
+    body.append(row);
+  }
+  table.append(body);
+  box.replaceChildren(table);
+}
+
+function countCell(count, most, kind, hidden) {
+  const cell = element("td", "count");
+  const bar = element("span", `bar ${kind}`);
+  bar.setAttribute("aria-hidden", "true");
+  bar.style.width = `${Math.round(((count || 0) / most) * 10)}rem`;
+  const shown = count === null ? "fewer than 5" : `${count}${hidden ? " + a few hidden" : ""}`;
+  cell.append(bar, document.createTextNode(shown));
+  return cell;
+}
+
+// ---- Start ----
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("compose").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("message");
+    const text = input.value;
+    if (!text.trim()) return;
+    input.value = "";
+    const isCommand = text.trim().startsWith("/") && text.trim().length > 1;
+    send({ kind: isCommand ? "command" : "text", value: text }, text);
+  });
+  $("restart").addEventListener("click", restart);
+  $("zoom-in").addEventListener("click", () => zoomBy(1));
+  $("zoom-out").addEventListener("click", () => zoomBy(-1));
+  $("language").addEventListener("change", (event) => {
+    setLanguage(event.target.value);
+    restart();
+  });
+  setLanguage($("language").value);
+  keepLogAtBottom();
+  listenForStatus();
+  restart();
+  showStats();
+});

@@ -1,0 +1,119 @@
+"""One turn of a preview chat: the engine answers, and the answer is shaped as the page shows it.
+
+It mirrors the Telegram adapter (bot/telegram/conversations.py): a press on the newest bot
+message edits that message in place; /slett forgets the chat and clears its messages. Nothing is
+ever delivered: a completed interest form only becomes a note for the staff member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.engine.engine import Engine
+from bot.engine.model import Button, ButtonPress, ChatState, Command, Event, ForgetChat, Reply, SubmitLead
+from bot.staff.preview.render import LINK_SCHEMES, telegram_to_html
+from bot.staff.preview.sessions import Session
+
+LEAD_NOTE = "The interest form would now be sent to staff (the preview never sends it)."
+FORGOT_NOTE = "The chat was forgotten, as /slett does on Telegram."
+
+
+@dataclass(frozen=True)
+class ShownReply:
+    """A bot message as the page draws it."""
+
+    id: int
+    html: str
+    buttons: tuple[tuple[dict[str, str], ...], ...]
+    node: str | None
+    replaces: int | None = None
+    """The message this one edits in place, or None for a new message."""
+
+    def as_json(self) -> dict[str, object]:
+        """The reply for the JSON API."""
+        return {
+            "id": self.id,
+            "html": self.html,
+            "buttons": [list(row) for row in self.buttons],
+            "node": self.node,
+            "replaces": self.replaces,
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one event produced, for the page."""
+
+    replies: tuple[ShownReply, ...]
+    node: str | None
+    """The node to highlight in the flow chart."""
+    lang: str
+    notes: tuple[str, ...] = ()
+    forgot: bool = False
+
+    def as_json(self, version: str) -> dict[str, object]:
+        """The body of the /api/chat answer."""
+        return {
+            "replies": [r.as_json() for r in self.replies],
+            "node": self.node,
+            "lang": self.lang,
+            "notes": list(self.notes),
+            "forgot": self.forgot,
+            "version": version,
+        }
+
+
+def take_turn(
+    engine: Engine, session: Session, event: Event, now: dt.datetime, pressed: int | None = None
+) -> Turn:
+    """Let the engine answer `event` and update the session as the Telegram adapter would."""
+    outcome = engine.handle(session.state, event, now)
+    notes = tuple(LEAD_NOTE for effect in outcome.effects if isinstance(effect, SubmitLead))
+    forgot = ForgetChat() in outcome.effects
+    if forgot:
+        session.state = ChatState(lang=outcome.state.lang)
+        session.last_bot_message = None
+        notes = (*notes, FORGOT_NOTE)
+    else:
+        session.state = outcome.state
+    editable = (
+        pressed
+        if isinstance(event, ButtonPress) and pressed is not None and pressed == session.last_bot_message
+        else None
+    )
+    shown = []
+    for index, reply in enumerate(outcome.replies):
+        replaces = editable if index == 0 else None
+        message_id = replaces if replaces is not None else session.new_message_id()
+        shown.append(_shown(reply, message_id, replaces))
+    if shown:
+        session.last_bot_message = shown[-1].id
+    node = next((r.node for r in reversed(outcome.replies) if r.node), None) or session.state.node
+    return Turn(tuple(shown), node, session.state.lang, notes, forgot)
+
+
+def restart(engine: Engine, session: Session, now: dt.datetime) -> Turn:
+    """A fresh chat's first turn: /start, as a new reader's Telegram app sends it."""
+    return take_turn(engine, session, Command("start"), now)
+
+
+def _shown(reply: Reply, message_id: int, replaces: int | None) -> ShownReply:
+    return ShownReply(
+        message_id,
+        telegram_to_html(reply.text),
+        tuple(
+            shown_row
+            for row in reply.keyboard
+            if (shown_row := tuple(_button(b) for b in row if not b.url or LINK_SCHEMES.match(b.url)))
+        ),
+        reply.node,
+        replaces,
+    )
+
+
+def _button(button: Button) -> dict[str, str]:
+    """A url button opens a page (`check` allows only http(s) and tg://); any other sends its data back."""
+    if button.url:
+        return {"text": button.text, "url": button.url}
+    return {"text": button.text, "callback": button.callback_data or ""}

@@ -1,0 +1,160 @@
+"""The bot's Prometheus metrics: one set per running bot, on its own registry.
+
+Why not prometheus_client's module-level metrics on its global default registry: that registry is
+shared by the whole process and refuses a second metric of the same name, so two bots in one
+process (the tests start many) would clash, and counts would leak from one to the next. Each
+`BotMetrics` therefore creates its own `CollectorRegistry` and its metrics on it, and is handed
+to the parts that count (transport, update processor, handlers, web app) rather than imported.
+
+No label ever carries a person: kinds of update, Bot API method names, outcome classes, HTTP
+statuses, script node ids and channel names only — never a chat id, name or text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.live_scripts import ReloadOutcome
+
+log = logging.getLogger(__name__)
+# From a cached /start (about a millisecond) to a reply held up by Telegram's retries (seconds).
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UPDATE_KINDS = ("text", "command", "callback", "edited", "other", "group", "membership")
+FLOOD_ACTIONS = ("notified", "ignored", "acute_answered")
+DEPTH_TIMEOUT_SECONDS = 2.0  # a scrape must not hang on a slow database
+
+DepthSource = Callable[[], Awaitable[Mapping[str, int]]]
+
+
+class BotMetrics:
+    """Every metric `balansebot serve` exports, registered on a registry of its own."""
+
+    def __init__(self, *, process_metrics: bool = True) -> None:
+        """Create the registry and the metrics (with the process' CPU, memory, GC, Python version)."""
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.updates = Counter(
+            "balansebot_updates",
+            "Telegram updates received, by kind.",
+            ["kind"],
+            registry=registry,
+        )
+        self.update_seconds = Histogram(
+            "balansebot_update_handling_seconds",
+            "Time to handle one update (answer sent and chat saved), excluding the wait behind the "
+            "same chat's earlier updates.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.update_errors = Counter(
+            "balansebot_update_errors",
+            "Updates whose handling failed (logged; a webhook delivery is then answered 503).",
+            registry=registry,
+        )
+        self.api_calls = Counter(
+            "balansebot_bot_api_calls",
+            "Bot API requests, by method and outcome (ok, 429, 4xx, 5xx, network, timeout, other).",
+            ["method", "outcome"],
+            registry=registry,
+        )
+        self.api_retries = Counter(
+            "balansebot_bot_api_retries",
+            "Bot API calls repeated after a failure: network/timeout (with backoff) or flood (429).",
+            ["reason"],
+            registry=registry,
+        )
+        self.webhook_responses = Counter(
+            "balansebot_webhook_responses",
+            "Answers to requests on the webhook path, by HTTP status.",
+            ["status"],
+            registry=registry,
+        )
+        self.replies = Counter(
+            "balansebot_replies",
+            "Script nodes shown in answers, by node id.",
+            ["node"],
+            registry=registry,
+        )
+        self.script_reloads = Counter(
+            "balansebot_script_reloads",
+            "Reloads of the dialogue scripts, by outcome (reloaded, unchanged, refused).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.outbox_depth = Gauge(
+            "balansebot_outbox_depth",
+            "Leads not yet delivered, by channel (read from the shared database when scraped).",
+            ["channel"],
+            registry=registry,
+        )
+        self.flood_throttled = Counter(
+            "balansebot_flood_throttled",
+            "Updates over their chat's flood limit, by what was done: notified (the one 'take a "
+            "breath' reply), ignored, or acute_answered (answered anyway).",
+            ["action"],
+            registry=registry,
+        )
+        for action in FLOOD_ACTIONS:
+            self.flood_throttled.labels(action=action)
+        for kind in UPDATE_KINDS:  # every kind shows from the start, at 0, so rates work at once
+            self.updates.labels(kind=kind)
+        if process_metrics:
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
+        self._depth: DepthSource | None = None
+        self._channels: tuple[str, ...] = ()
+
+    def count_update(self, kind: str) -> None:
+        """One update of this kind arrived."""
+        self.updates.labels(kind=kind).inc()
+
+    def count_api_call(self, method: str, outcome: str) -> None:
+        """One Bot API request ended like this."""
+        self.api_calls.labels(method=method, outcome=outcome).inc()
+
+    def count_retry(self, reason: str) -> None:
+        """A Bot API call is about to be repeated."""
+        self.api_retries.labels(reason=reason).inc()
+
+    def count_nodes(self, nodes: Sequence[str]) -> None:
+        """An answer showed these script nodes."""
+        for node in nodes:
+            self.replies.labels(node=node).inc()
+
+    def count_reload(self, outcome: ReloadOutcome) -> None:
+        """A `LiveScripts` listener: count the reload's outcome."""
+        self.script_reloads.labels(outcome=outcome.status).inc()
+
+    def watch_outbox(self, depth: DepthSource, channels: Sequence[str]) -> None:
+        """Read the outbox's depth per channel from `depth` on every scrape."""
+        self._depth = depth
+        self._channels = tuple(channels)
+
+    async def refresh(self) -> None:
+        """Update what is read at scrape time (the outbox depth) before the metrics are rendered."""
+        if self._depth is None:
+            return
+        try:
+            async with asyncio.timeout(DEPTH_TIMEOUT_SECONDS):
+                depths = await self._depth()
+        except (TimeoutError, OSError, SQLAlchemyError) as error:
+            # An unknown depth is left out rather than reported stale.
+            log.warning("metrics: could not read the outbox depth (%s)", type(error).__name__)
+            self.outbox_depth.clear()
+            return
+        for channel in {*self._channels, *depths}:
+            self.outbox_depth.labels(channel=channel).set(depths.get(channel, 0))

@@ -1,0 +1,126 @@
+"""Load benchmark across replicas: the same N updates against 1 and 3 `balansebot serve` on PostgreSQL.
+
+    uv run python -m tests.bench.bench_replicas --updates 2000 --chats 200 [--repeat 0.05]
+
+Every replica is its own process on one fresh PostgreSQL database (TEST_DATABASE_URL, default the
+local server), behind the test load balancer (tests/support/balancer.py), which can also deliver a
+share of the updates to two replicas at once (--repeat), as Telegram's retries do. Reported:
+throughput, p50/p99 latency (webhook POST to the reply reaching the Bot API), lost replies,
+duplicates and order violations — the last three must be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.bench.bench_webhook import EXPECTED, Result, _load
+from tests.databases import fresh_postgres
+from tests.support.balancer import Balancer
+from tests.support.fake_bot_api import FakeBotApi
+from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, serving
+
+PSEUDONYM_KEY = "bench-replicas-share-this-key-0123456789"
+
+
+@dataclass
+class ReplicaResult:
+    """One run's figures, with what exactly-once adds."""
+
+    replicas: int
+    result: Result
+    duplicates: int
+    repeated_deliveries: int
+
+
+async def run(replicas: int, n_updates: int, n_chats: int, repeat: float, pool: int) -> ReplicaResult:
+    """Start the replicas and the balancer, post the load, count every reply."""
+    chance = random.Random(replicas)
+    balancer = Balancer(WEBHOOK_PATH, repeat=lambda _update_id: chance.random() < repeat)
+    await balancer.start()
+    try:
+        async with FakeBotApi(set_webhook_rate_limit=False, verify_webhook=False) as fake:
+            with fresh_postgres() as database_url, tempfile.TemporaryDirectory() as data:
+                async with AsyncExitStack() as stack:
+                    ports = []
+                    for index in range(replicas):
+                        served = await stack.enter_async_context(
+                            serving(
+                                fake,
+                                Path(data) / f"replica-{index}",
+                                webhook=True,
+                                DATABASE_URL=database_url,
+                                PSEUDONYM_KEY=PSEUDONYM_KEY,
+                                WEBHOOK_URL=balancer.url,
+                                LOG_LEVEL="WARNING",
+                                DATABASE_POOL_SIZE=str(pool),
+                                DATABASE_MAX_OVERFLOW="0",
+                            )
+                        )
+                        ports.append(served.port)
+                    balancer.replicas = ports
+                    first_op = len(fake.ops)
+                    result = await _load(
+                        f"{replicas} replica(s) on PostgreSQL",
+                        fake,
+                        balancer.port,
+                        WEBHOOK_PATH,
+                        WEBHOOK_SECRET,
+                        n_updates,
+                        n_chats,
+                        EXPECTED.__getitem__,
+                    )
+                    await asyncio.sleep(1.0)  # late duplicates would arrive now
+                    sends = [op for op in fake.ops[first_op:] if op.method == "sendMessage" and op.ok]
+                    per_chat = n_updates // n_chats
+                    duplicates = max(0, len(sends) - per_chat * n_chats)
+                    repeated = len({u for u, _ in balancer.started}) - len(
+                        {u for u, _ in balancer.started if [x for x, _ in balancer.started].count(u) == 1}
+                    )
+                    return ReplicaResult(replicas, result, duplicates, repeated)
+    finally:
+        await balancer.stop()
+
+
+def report(results: list[ReplicaResult]) -> None:
+    """Print one line per run."""
+    print(
+        f"{'replicas':>8} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'lost':>5} {'dupes':>6} "
+        f"{'order':>6} {'repeated deliveries':>20}"
+    )
+    for r in results:
+        x = r.result
+        print(
+            f"{r.replicas:>8} {x.updates_per_second:>10.0f} {x.p50_ms:>8.1f} {x.p99_ms:>8.1f} {x.lost:>5} "
+            f"{r.duplicates:>6} {x.order_violations:>6} {r.repeated_deliveries:>20}"
+        )
+
+
+async def main(n_updates: int, n_chats: int, repeat: float, connections: int) -> list[ReplicaResult]:
+    """1 replica, then 3, with the same load and the same PostgreSQL connections in all."""
+    return [
+        await run(replicas, n_updates, n_chats, repeat, max(1, connections // replicas))
+        for replicas in (1, 3)
+    ]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--chats", type=int, default=200)
+    parser.add_argument("--repeat", type=float, default=0.05, help="share of updates delivered twice")
+    parser.add_argument(
+        "--connections", type=int, default=90, help="PostgreSQL connections, shared out among the replicas"
+    )
+    args = parser.parse_args()
+    results = asyncio.run(main(args.updates, args.chats, args.repeat, args.connections))
+    report(results)
+    sys.exit(
+        0 if all(r.result.lost == r.duplicates == r.result.order_violations == 0 for r in results) else 1
+    )

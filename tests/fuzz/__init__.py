@@ -1,0 +1,1 @@
+"""Bad input everywhere: property-based tests (hypothesis) and atheris fuzz targets."""

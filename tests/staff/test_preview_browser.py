@@ -1,0 +1,207 @@
+"""`balansebot preview` in a real browser: chat by keyboard and mouse, the flow chart, live reload."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+RELOAD_SECONDS = 5  # what staff wait at most, after saving, to see the outcome
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="the browser test needs Debian's chromium at /usr/bin/chromium"
+    ),
+]
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def preview_url(dialogues_copy: Path, tmp_path: Path) -> Iterator[str]:
+    """`balansebot preview` running as its own process on a copy of dialogues/."""
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{tmp_path / 'no.db'}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "preview", "--port", str(port), "--dialogues", str(dialogues_copy)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the preview exited at start: {process.communicate()[1]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the preview did not answer within 60 s")
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+
+
+def current_node(page: Page) -> str | None:
+    """The id of the flow chart element highlighted as the chat's current node."""
+    expect(page.locator("#flow g.current")).to_have_count(1)
+    return page.locator("#flow g.current").get_attribute("id")
+
+
+def test_staff_chat_in_the_browser_see_the_flow_and_their_mistakes(
+    preview_url: str, dialogues_copy: Path, tmp_path: Path
+) -> None:
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+            page.goto(preview_url)
+
+            # The greeting, and the scripts' status.
+            expect(page.locator(".message.bot")).to_have_count(1)
+            expect(page.locator(".message.bot").first).to_contain_text("Hei, og velkommen")
+            expect(page.locator("#status .ok")).to_contain_text("loaded at")
+            assert page.evaluate("document.documentElement.lang") == "nb"
+            assert current_node(page) == "node-start"
+
+            # By keyboard: Tab from the restart button reaches the greeting's first button, then the next.
+            page.locator("#restart").focus()
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.textContent") == "Hva er seksuell trakassering?"
+            page.keyboard.press("Tab")
+            assert (
+                page.evaluate("document.activeElement.textContent") == "Jeg er usikker på hva jeg har opplevd"
+            )
+            page.keyboard.press("Enter")
+            expect(page.locator("#current-node")).to_have_text("usikker")
+            # As on Telegram, the press edited the newest message in place instead of adding one.
+            expect(page.locator(".message.bot")).to_have_count(1)
+            expect(page.locator(".message.bot .edited")).to_have_count(1)
+            assert current_node(page) == "node-usikker"
+            assert page.evaluate("document.activeElement.closest('.message.bot') !== null"), (
+                "focus stays in the chat after the pressed button was replaced"
+            )
+
+            # By mouse.
+            page.get_by_role("button", name="↩️ Til menyen").click()
+            expect(page.locator("#current-node")).to_have_text("meny")
+            assert current_node(page) == "node-meny"
+
+            # A question in someone's own words, sent with Enter.
+            page.get_by_label("Message to the bot").fill("når er telefonen åpen?")
+            page.keyboard.press("Enter")
+            answer = page.locator(".message.bot").last
+            expect(answer.locator("b", has_text="400 38 800")).to_be_visible()
+            expect(page.locator(".message.user").last).to_have_text("når er telefonen åpen?")
+            assert current_node(page) == "node-telefon"
+            expect(page.locator("#flow svg")).to_be_visible()
+            expect(page.locator("#flow g.current")).to_be_in_viewport()
+            shot(page, tmp_path, "chat")
+
+            # What staff type is shown as typed, never as formatting.
+            page.get_by_label("Message to the bot").fill("<b>hei</b>")
+            page.get_by_role("button", name="Send").click()
+            typed = page.locator(".message.user").last
+            expect(typed).to_have_text("<b>hei</b>")
+            expect(typed.locator("b")).to_have_count(0)
+            expect(page.locator(".message.bot")).to_have_count(3)
+
+            # A /command works as on Telegram.
+            page.get_by_label("Message to the bot").fill("/merket")
+            page.keyboard.press("Enter")
+            expect(page.locator("#current-node")).to_have_text("merket")
+
+            # Another language restarts the chat in it.
+            page.get_by_label("Chat language").select_option("en")
+            expect(page.locator(".message.bot")).to_have_count(1)
+            expect(page.locator(".message.bot").first).to_contain_text("Hi, and welcome")
+            assert page.evaluate("document.documentElement.lang") == "en"
+            expect(page.locator("#flow g[id='node-start']")).to_contain_text("Welcome")
+            page.get_by_role("button", name="Restart the chat").click()
+            expect(page.locator(".message.bot")).to_have_count(1)
+            expect(page.locator(".message.bot").first).to_contain_text("Hi, and welcome")
+
+            # A mistake saved in a script appears at once, with file:line and how to fix it.
+            telefon = dialogues_copy / "nb" / "telefon.yaml"
+            good = telefon.read_text(encoding="utf-8")
+            line = good.splitlines().index("        goto: telefon_samtalen") + 1
+            telefon.write_text(good.replace("goto: telefon_samtalen", "goto: nowhere", 1), encoding="utf-8")
+            refused = page.locator("#status .refused")
+            expect(refused).to_be_visible(timeout=RELOAD_SECONDS * 1000)
+            expect(refused).to_contain_text(f"dialogues/nb/telefon.yaml:{line}")
+            expect(refused).to_contain_text("there is no node `nowhere`")
+            expect(refused).to_contain_text("Fix:")
+            shot(page, tmp_path, "error")
+
+            # The fix, with a new greeting: the error goes and the new text is what the bot says.
+            start = dialogues_copy / "nb" / "start.yaml"
+            start.write_text(
+                start.read_text(encoding="utf-8").replace("Hei, og velkommen", "Hei fra testen", 1),
+                encoding="utf-8",
+            )
+            telefon.write_text(good, encoding="utf-8")
+            expect(page.locator("#status .ok")).to_be_visible(timeout=RELOAD_SECONDS * 1000)
+            expect(refused).to_have_count(0)
+            page.get_by_label("Chat language").select_option("nb")
+            expect(page.locator(".message.bot").first).to_contain_text("Hei fra testen")
+            expect(page.locator("#stats")).to_contain_text("No statistics yet.")
+        finally:
+            browser.close()
+    assert problems == []
+    # Each run keeps its screenshots in its pytest folder (the last three runs are kept); the
+    # README's copies are refreshed on purpose, so a test run leaves the checkout as it was.
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for name in ("chat", "error"):
+            shutil.copyfile(tmp_path / f"preview-{name}.png", SCREENSHOTS / f"preview-{name}.png")
+    print(f"screenshots: {tmp_path}")
+
+
+def shot(page: Page, folder: Path, name: str) -> None:
+    """A screenshot of what is on screen (the chat beside the flow chart)."""
+    page.screenshot(path=str(folder / f"preview-{name}.png"))
