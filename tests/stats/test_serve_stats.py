@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import sqlite3
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_balansebot
+from tests.databases import query
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import serving
 
@@ -43,10 +43,10 @@ async def converse(fake: FakeBotApi, person: FakeUser, typed: str | None, comman
         await fake.wait_for_bot_messages(person, sent)
 
 
-def stats_rows(database: Path) -> dict[str, list[str]]:
+def stats_rows(database_url: str, cwd: Path) -> dict[str, list[str]]:
     """`balansebot stats` on the bot's database: the cells of each row, by row name."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{database}"}
-    result = run_balansebot("stats", "--days", "2", env=env, cwd=database.parent)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url}
+    result = run_balansebot("stats", "--days", "2", env=env, cwd=cwd)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     return {cells[0]: cells[1:] for line in lines if len(cells := re.split(r"\s{2,}", line.strip())) > 1}
@@ -60,17 +60,15 @@ async def test_counts_survive_a_stop_and_are_shown_suppressed(fake: FakeBotApi, 
         typed = [GIBBERISH] * 5 + [None]
         commands = ["telefon"] * 2 + [None] * 4
         await asyncio.gather(*map(partial(converse, fake), people, typed, commands))
-        with sqlite3.connect(served.database) as db:
-            stored_while_running = db.execute("SELECT count(*) FROM daily_stats").fetchone()[0]
+        [(stored_while_running,)] = query(served.database_url, "SELECT count(*) FROM daily_stats")
     assert stored_while_running == 0, "nothing stored yet while running…"
-    rows = stats_rows(served.database)  # … and when SIGTERM stopped it
+    rows = stats_rows(served.database_url, tmp_path)  # … and when SIGTERM stopped it
     assert rows["start"][-1] == "6"
     assert rows["(not understood)"][-1] == "5"
     assert rows["telefon"][-1] == "≥1", "2 people: shown only as <5"
     assert "<5" in rows["telefon"]
     assert "Traceback" not in served.log_text()
-    with sqlite3.connect(served.database) as db:
-        stored = db.execute("SELECT node, count FROM daily_stats ORDER BY node").fetchall()
+    stored = query(served.database_url, "SELECT node, count FROM daily_stats ORDER BY node")
     assert stored == [("*fallback", 5), ("start", 6), ("telefon", 2)]
     secrets = [str(p.id) for p in people] + [p.first_name for p in people] + [GIBBERISH]
     for secret in secrets:
@@ -82,9 +80,8 @@ async def test_counts_are_flushed_while_serving(fake: FakeBotApi, tmp_path: Path
     async with serving(fake, tmp_path, webhook=False, STATS_FLUSH_SECONDS="0.2") as served:
         await converse(fake, kari, None, "merket")
 
-        def stored() -> list[tuple[str, int]]:
-            with sqlite3.connect(served.database) as db:
-                return db.execute("SELECT node, count FROM daily_stats ORDER BY node").fetchall()
+        def stored() -> list[tuple[object, ...]]:
+            return query(served.database_url, "SELECT node, count FROM daily_stats ORDER BY node")
 
         for _ in range(100):  # a flush every 0.2 s; 10 s at most
             if stored():

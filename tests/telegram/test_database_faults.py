@@ -85,10 +85,10 @@ def database_down(kind: str, served: Served) -> Iterator[None]:
 
 
 @contextmanager
-def database_for(kind: str) -> Iterator[dict[str, str]]:
-    """Extra environment for `serving`: the default SQLite file, or a fresh PostgreSQL database."""
-    if kind == "sqlite":
-        yield {}
+def database_for(kind: str, data: Path) -> Iterator[dict[str, str]]:
+    """Extra environment for `serving`: an SQLite file in `data`, or a fresh PostgreSQL database."""
+    if kind == "sqlite":  # named even when TEST_SERVE_DATABASE=postgresql: these tests lock the file
+        yield {"DATABASE_URL": f"sqlite:///{data / 'balansebot.db'}"}
     else:
         with fresh_postgres() as url:
             yield {"DATABASE_URL": url, "PSEUDONYM_KEY": PG_KEY}
@@ -125,7 +125,7 @@ async def test_database_away_for_a_while_then_back_loses_and_doubles_nothing(
 ) -> None:
     async with patient_fake() as fake:
         kari, ola = fake.add_user("Kari"), fake.add_user("Ola")
-        with database_for(kind) as env:
+        with database_for(kind, tmp_path) as env:
             async with serving(fake, tmp_path, webhook=webhook, **env) as served:
                 fake.send_command(kari, "start")
                 await fake.wait_for_bot_messages(kari, 1)
@@ -163,7 +163,7 @@ async def test_database_away_for_a_while_then_back_loses_and_doubles_nothing(
 async def test_a_process_killed_mid_update_answers_the_redelivery_once(tmp_path: Path, kind: str) -> None:
     async with patient_fake() as fake:
         kari = fake.add_user("Kari")
-        with database_for(kind) as env:
+        with database_for(kind, tmp_path) as env:
             async with serving(fake, tmp_path, webhook=True, **env) as served:
                 fake.send_command(kari, "start")
                 await fake.wait_for_bot_messages(kari, 1)
