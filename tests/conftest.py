@@ -10,12 +10,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.content.loader import LoadResult, load_scripts
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from tests.databases import drop_serve_databases
+
+# Property tests are repeatable in the default run (the same examples each time, so a landing is
+# never blocked by a new random find); HYPOTHESIS_PROFILE=explore draws new ones, as the fuzzers do.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # PTB 22 warns on every RetryAfter unless told to use timedelta values (as the bot itself does).
 os.environ.setdefault("PTB_TIMEDELTA", "true")

@@ -65,7 +65,7 @@ def parse(data: str | None) -> Press:
         return FormChoice(data[len(_FORM) :])
     if data and data.startswith(_LANGUAGE) and data[len(_LANGUAGE) :] in ("nb", "nn", "en"):
         return ChooseLanguage(data[len(_LANGUAGE) :])
-    if data and data.startswith(_GOTO) and len(data.encode()) <= MAX_CALLBACK_BYTES:
+    if data and data.startswith(_GOTO) and fits(data):
         node_id = data[len(_GOTO) :]
         if node_id.isascii() and node_id.replace("_", "").isalnum() and node_id.islower():
             return GotoNode(node_id)
@@ -73,5 +73,9 @@ def parse(data: str | None) -> Press:
 
 
 def fits(data: str) -> bool:
-    """True when Telegram accepts this callback data (1–64 bytes)."""
-    return 1 <= len(data.encode()) <= MAX_CALLBACK_BYTES
+    """True when Telegram accepts this callback data (1–64 bytes of UTF-8)."""
+    try:
+        size = len(data.encode())
+    except UnicodeEncodeError:  # a lone surrogate, which a forged update's JSON can carry ("\udc00")
+        return False
+    return 1 <= size <= MAX_CALLBACK_BYTES

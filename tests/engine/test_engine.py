@@ -54,6 +54,7 @@ def test_button_press_moves_to_the_node(engine: Engine) -> None:
         "n:ÆØÅ",
         "n:" + "a" * 100,
         "menu:v0:1",
+        "n:\udc00",  # found by fuzzing: a lone surrogate in forged JSON broke the length check
     ],
 )
 def test_old_or_forged_buttons_lead_to_the_menu_kindly(engine: Engine, data: str | None) -> None:
