@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="where corpora and crashes go")
     parser.add_argument("--jobs", type=int, default=2, help="targets fuzzed at once (default 2)")
     parser.add_argument("--max-len", type=int, default=20_000, help="largest input tried, in bytes")
+    parser.add_argument("--runs", type=int, default=-1, help="stop after this many inputs (default: none)")
+    parser.add_argument("--seed", type=int, default=0, help="libFuzzer's random seed (default 0: a new one)")
     parser.add_argument("--reproduce", type=Path, metavar="FILE", help="run one saved input (needs 1 target)")
     parser.add_argument("--child", choices=ALL_TARGETS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -64,18 +66,28 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--reproduce needs exactly one target")
         return _reproduce(args.targets[0], args.reproduce)
     if args.child:
-        return _fuzz_in_this_process(args.child, args.seconds, args.corpus, args.max_len)
+        limits = Limits(args.seconds, args.max_len, args.runs, args.seed)
+        return _fuzz_in_this_process(args.child, limits, args.corpus)
     targets = args.targets or list(DEFAULT_TARGETS)
     with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
-        results = list(
-            pool.map(lambda t: _fuzz_in_child(t, args.seconds, args.corpus, args.max_len), targets)
-        )
+        limits = Limits(args.seconds, args.max_len, args.runs, args.seed)
+        results = list(pool.map(lambda t: _fuzz_in_child(t, limits, args.corpus), targets))
     for result in results:
         print(_report(result))
     return 0 if all(r.ok for r in results) else 1
 
 
-def _fuzz_in_child(target: str, seconds: int, corpus: Path, max_len: int) -> Result:
+@dataclass(frozen=True)
+class Limits:
+    """How long and how wide one target is fuzzed; a fixed seed and run count make it repeatable."""
+
+    seconds: int
+    max_len: int
+    runs: int = -1
+    seed: int = 0
+
+
+def _fuzz_in_child(target: str, limits: Limits, corpus: Path) -> Result:
     crashes = corpus / "crashes"
     crashes.mkdir(parents=True, exist_ok=True)
     before = set(crashes.glob(f"{target}-*"))
@@ -84,20 +96,22 @@ def _fuzz_in_child(target: str, seconds: int, corpus: Path, max_len: int) -> Res
         "-m",
         "tests.fuzz.run",
         f"--child={target}",
-        f"--seconds={seconds}",
+        f"--seconds={limits.seconds}",
         f"--corpus={corpus}",
-        f"--max-len={max_len}",
+        f"--max-len={limits.max_len}",
+        f"--runs={limits.runs}",
+        f"--seed={limits.seed}",
     ]
     # libFuzzer stops itself after `seconds`; the margin covers start-up and a last slow input.
     started = time.monotonic()
     done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120, check=False
+        command, cwd=ROOT, capture_output=True, text=True, timeout=limits.seconds + 120, check=False
     )
     found = tuple(sorted(set(crashes.glob(f"{target}-*")) - before))
     return Result(target, done.returncode, done.stdout + done.stderr, found, time.monotonic() - started)
 
 
-def _fuzz_in_this_process(target: str, seconds: int, corpus: Path, max_len: int) -> int:
+def _fuzz_in_this_process(target: str, limits: Limits, corpus: Path) -> int:
     import atheris
 
     # Only our code is instrumented: coverage of the libraries would drown its signal.
@@ -112,10 +126,12 @@ def _fuzz_in_this_process(target: str, seconds: int, corpus: Path, max_len: int)
     libfuzzer_args = [
         sys.argv[0],
         str(folder),
-        f"-max_total_time={seconds}",
+        f"-max_total_time={limits.seconds}",
+        f"-runs={limits.runs}",
+        f"-seed={limits.seed}",
         "-timeout=10",  # an input that takes this long is a hang: reported like a crash
         "-rss_limit_mb=4096",
-        f"-max_len={max_len}",
+        f"-max_len={limits.max_len}",
         f"-artifact_prefix={corpus / 'crashes'}/{target}-",
         "-print_final_stats=1",
     ]

@@ -9,13 +9,26 @@ from pathlib import Path
 from tests.conftest import ROOT
 from tests.fuzz.run import DEFAULT_TARGETS
 
-SECONDS = 1  # per target, two at a time: with start-up the whole test takes about 10 s on an idle machine
+# Per target, two at a time: a fixed number of inputs from a fixed seed, so the default run tries the
+# same inputs every time (a new random find must not block a landing); the time is only a cap.
+SECONDS = 20
+RUNS = 1500
+SEED = 1
 
 
 def run_fuzzer(corpus: Path, *targets: str) -> subprocess.CompletedProcess[str]:
     """`python -m tests.fuzz.run` as a developer would run it, with a private corpus."""
     return subprocess.run(
-        [sys.executable, "-m", "tests.fuzz.run", f"--seconds={SECONDS}", f"--corpus={corpus}", *targets],
+        [
+            sys.executable,
+            "-m",
+            "tests.fuzz.run",
+            f"--seconds={SECONDS}",
+            f"--runs={RUNS}",
+            f"--seed={SEED}",
+            f"--corpus={corpus}",
+            *targets,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
