@@ -114,7 +114,7 @@ class Engine:
                 return self._form.cancel(state)
             case ButtonPress(data=data) if isinstance(press := callbacks.parse(data), callbacks.FormChoice):
                 return self._form.choose(state, form, press.value)
-            case FreeText(text=text) if not self._is_acute(state, text[:MAX_TEXT_CHARS]):
+            case FreeText(text=text) if not self.is_acute(text):
                 return self._form.text(state, form, text[:MAX_TEXT_CHARS])
             case NonText():
                 _ = self._t(state).gettext
@@ -171,19 +171,15 @@ class Engine:
         return self._menu_with_note(state, _("That button is no longer in use. Here is the menu:"))
 
     def is_acute(self, text: str) -> bool:
-        """Whether a message reads as danger now, by any language's rules (no chat state needed)."""
+        """Whether a message reads as danger now, by any language's rules.
+
+        Whatever the chat's language: someone in danger writes as they speak (Bokmål in a Nynorsk
+        chat, English in a Norwegian one), and recall comes first.
+        """
         return any(d.is_acute(text[:MAX_TEXT_CHARS]) for d in self._acute.values())
 
-    def _is_acute(self, state: ChatState, text: str) -> bool:
-        # Every language's rules, whatever the chat's language: someone in danger writes as they
-        # speak (Bokmål in a Nynorsk chat, English in a Norwegian one), and recall comes first.
-        own = self._acute.get(state.lang)
-        if own is not None and own.is_acute(text):
-            return True
-        return any(d.is_acute(text) for lang, d in self._acute.items() if lang != state.lang)
-
     def _free_text(self, state: ChatState, text: str) -> Outcome:
-        if self._is_acute(state, text):
+        if self.is_acute(text):
             return self._show(state, ACUTE, route="acute")
         result = self._router.route(text, state.node)
         close = result.close_runners_up

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -61,9 +60,8 @@ class StatsRecorder:
 
     async def close(self) -> None:
         """The last flush, after updates in flight were answered (call when the bot stops)."""
-        if self._flushing is not None:
-            with contextlib.suppress(Exception):
-                await self._flushing
+        if self._flushing is not None and not self._flushing.done():
+            await asyncio.wait([self._flushing])  # its own errors are logged by _flush_logged
         await self._flush_logged()
 
     async def _flush_logged(self) -> None:

@@ -38,7 +38,7 @@ PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 CONVERSATIONS = "conversations"
 CATALOGS = "catalogs"
 METRICS = "metrics"
-FLOOD = "flood"  # bot_data key of the FloodGuard, set by the runtime when flood control is on
+FLOOD = "flood"  # the FloodGuard, None when flood control is off
 ATTACHMENT_KINDS = (
     "sticker",
     "photo",
@@ -60,11 +60,13 @@ def register(
     conversations: Conversations,
     catalogs: Catalogs,
     metrics: BotMetrics | None = None,
+    flood: FloodGuard | None = None,
 ) -> None:
     """Wire every handler; the application's bot_data carries the shared services."""
     application.bot_data[CONVERSATIONS] = conversations
     application.bot_data[CATALOGS] = catalogs
     application.bot_data[METRICS] = metrics
+    application.bot_data[FLOOD] = flood
     private = filters.ChatType.PRIVATE
     application.add_handler(
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND, on_command)

@@ -96,10 +96,8 @@ class Runtime:
         )
         if settings.staff_chat_id is not None:
             handlers.register_staff_chat(self.application, settings.staff_chat_id)
-        handlers.register(self.application, conversations, self.catalogs, self.metrics)
-        self.application.bot_data[handlers.FLOOD] = FloodGuard.from_settings(
-            settings, lambda: self.engine, self.catalogs, self.metrics
-        )
+        flood = FloodGuard.from_settings(settings, lambda: self.engine, self.catalogs, self.metrics)
+        handlers.register(self.application, conversations, self.catalogs, self.metrics, flood)
         self.scripts.subscribe(self.metrics.count_reload)
         if outbox is not None:
             self.metrics.watch_outbox(outbox.depth_by_channel, [channel.name for channel in channels])

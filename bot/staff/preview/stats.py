@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.stats.report import DayCounts, read_report
 
 log = logging.getLogger(__name__)
@@ -15,7 +17,7 @@ async def chart_data(database_url: str, today: dt.date, days: int = CHART_DAYS) 
     """Per day: nodes reached and fallbacks (counts under the minimum are null), or why there are none."""
     try:
         report = await read_report(database_url, days, today)
-    except Exception as error:
+    except (OSError, SQLAlchemyError) as error:
         # The chart is a side panel: a database that is down must not break the preview. The URL is
         # never logged (it may hold a password).
         log.warning("the statistics could not be read (%s)", type(error).__name__)
