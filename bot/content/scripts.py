@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from bot.content.facts import Facts
@@ -87,7 +88,17 @@ class LanguageScript:
 
     def command_node(self, command: str) -> ScriptNode | None:
         """The node a /command opens, if any."""
-        return next((n for n in self.nodes.values() if n.command == command), None)
+        return self._by_command.get(command)
+
+    @cached_property
+    def _by_command(self) -> Mapping[str, ScriptNode]:
+        # Commands are looked up on most updates; the first node naming one wins, as the checks
+        # refuse two nodes with the same command anyway.
+        found: dict[str, ScriptNode] = {}
+        for node in self.nodes.values():
+            if node.command is not None:
+                found.setdefault(node.command, node)
+        return found
 
 
 @dataclass(frozen=True)

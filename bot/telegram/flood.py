@@ -20,16 +20,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.engine.engine import Engine, choose_language
 from bot.engine.model import FreeText, Reply
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
+from bot.telegram.bot_api import BotApi
 from bot.telegram.conversations import Incoming
 from bot.telegram.metrics import BotMetrics
-from bot.telegram.replies import send_replies, with_network_retries
+from bot.telegram.replies import send_replies
 
 log = logging.getLogger(__name__)
 MAX_CHATS = 100_000  # buckets kept at most; ~150 bytes each
@@ -137,7 +137,7 @@ class FloodGuard:
             return None
         return cls(FloodBuckets(settings.flood_burst, settings.flood_per_second), engine, catalogs, metrics)
 
-    async def admit(self, bot: Bot, incoming: Incoming) -> bool:
+    async def admit(self, api: BotApi, incoming: Incoming) -> bool:
         """True: answer the update as usual. False: the chat is over its limit and it was dealt with."""
         if self._buckets.take(incoming.chat_id):
             return True
@@ -146,15 +146,15 @@ class FloodGuard:
             self._count("acute_answered")  # someone in danger is never kept waiting
             return True
         if incoming.callback_query_id is not None:
-            await _stop_spinner(bot, incoming.callback_query_id)
+            await _stop_spinner(api, incoming.callback_query_id)
         if self._buckets.first_excess(incoming.chat_id):
             self._count("notified")
-            await self._take_a_breath(bot, incoming)
+            await self._take_a_breath(api, incoming)
         else:
             self._count("ignored")
         return False
 
-    async def _take_a_breath(self, bot: Bot, incoming: Incoming) -> None:
+    async def _take_a_breath(self, api: BotApi, incoming: Incoming) -> None:
         """The one reply of a throttle period, in the language of the reader's Telegram app."""
         # The chat's own language choice is in the database, which a throttled update does not touch.
         lang = choose_language(incoming.language_code, self._engine().scripts.languages)
@@ -163,7 +163,7 @@ class FloodGuard:
             "You are writing very fast. Take a breath – I will answer your next message in a little while."
         )
         try:
-            await send_replies(bot, incoming.chat_id, (Reply(text),), edit_message_id=None)
+            await send_replies(api, incoming.chat_id, (Reply(text),), edit_message_id=None)
         except TelegramError as error:  # the update goes unanswered either way; no redelivery for this
             log.warning("the flood notice could not be sent (%s)", type(error).__name__)
 
@@ -172,9 +172,9 @@ class FloodGuard:
             self._metrics.flood_throttled.labels(action=action).inc()
 
 
-async def _stop_spinner(bot: Bot, query_id: str) -> None:
+async def _stop_spinner(api: BotApi, query_id: str) -> None:
     """Answer a throttled button press, so its loading spinner stops."""
     try:
-        await with_network_retries(lambda: bot.answer_callback_query(query_id))
+        await api.call("answerCallbackQuery", {"callback_query_id": query_id})
     except TelegramError as error:
         log.info("a throttled button press could not be answered (%s)", type(error).__name__)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -24,21 +20,14 @@ from telegram.ext import (
 from bot.engine.engine import EDITED
 from bot.engine.model import ButtonPress, Command, Event, FreeText, NonText
 from bot.i18n import Catalogs
-from bot.telegram.conversations import Conversations, Incoming
-from bot.telegram.delivery import current_delivery
-from bot.telegram.flood import FloodGuard
-from bot.telegram.metrics import BotMetrics
+from bot.telegram.answering import Answerer
+from bot.telegram.conversations import Incoming
+from bot.telegram.raw_updates import command_name
 
 log = logging.getLogger(__name__)
-# Errors of a database that is down or locked for now, as opposed to a bug in a query.
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
-DATABASE_RETRY_FIRST_SECONDS = 0.5
-DATABASE_RETRY_MAX_SECONDS = 5.0  # short: a stopping bot notices within this
 PtbApplication = Application[Any, Any, Any, Any, Any, Any]
-CONVERSATIONS = "conversations"
+ANSWERER = "answerer"
 CATALOGS = "catalogs"
-METRICS = "metrics"
-FLOOD = "flood"  # the FloodGuard, None when flood control is off
 ATTACHMENT_KINDS = (
     "sticker",
     "photo",
@@ -55,18 +44,10 @@ ATTACHMENT_KINDS = (
 )
 
 
-def register(
-    application: PtbApplication,
-    conversations: Conversations,
-    catalogs: Catalogs,
-    metrics: BotMetrics | None = None,
-    flood: FloodGuard | None = None,
-) -> None:
+def register(application: PtbApplication, answerer: Answerer, catalogs: Catalogs) -> None:
     """Wire every handler; the application's bot_data carries the shared services."""
-    application.bot_data[CONVERSATIONS] = conversations
+    application.bot_data[ANSWERER] = answerer
     application.bot_data[CATALOGS] = catalogs
-    application.bot_data[METRICS] = metrics
-    application.bot_data[FLOOD] = flood
     private = filters.ChatType.PRIVATE
     application.add_handler(
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND, on_command)
@@ -99,8 +80,7 @@ async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A /command in a private chat."""
     message = _message(update)
-    name = (message.text or "/").split()[0][1:].split("@")[0].lower()
-    await _handle(update, context, Command(name), message_id=message.message_id)
+    await _handle(update, context, Command(command_name(message.text or "/")), message_id=message.message_id)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -155,23 +135,8 @@ async def on_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure without the update (it holds ids and text); a webhook delivery then gets 503.
-
-    Telegram refusing a call for good (400: the message itself; 403: the reader blocked the bot) is
-    no reason to deliver the update again: it would be refused again, so it is acknowledged.
-    """
-    error = context.error
-    if (metrics := _metrics(context)) is not None:
-        metrics.update_errors.inc()
-    if isinstance(error, BadRequest | Forbidden):
-        log.warning(
-            "an update could not be answered (%s: %s)", type(error).__name__, error.message, exc_info=error
-        )
-        return
-    delivery = current_delivery.get()
-    if delivery is not None and error is not None:
-        delivery.error = error
-    log.error("handling an update failed: %s", type(error).__name__, exc_info=error)
+    """Log the failure without the update (it holds ids and text); see Answerer.failed."""
+    _answerer(context).failed(context.error)
 
 
 async def _handle(
@@ -196,33 +161,7 @@ async def _handle(
         callback_query_id=callback_query_id,
         language_code=user.language_code if user else None,
     )
-    flood = context.bot_data.get(FLOOD)
-    if isinstance(flood, FloodGuard) and not await flood.admit(context.bot, incoming):
-        return  # the chat is over its flood limit; the guard answered what needed an answer
-    nodes = await _answer(context, incoming)
-    if (metrics := _metrics(context)) is not None:
-        metrics.count_nodes(nodes)
-
-
-async def _answer(context: ContextTypes.DEFAULT_TYPE, incoming: Incoming) -> tuple[str, ...]:
-    """Answer the update; a polled one waits out a database outage instead of being lost.
-
-    A webhook delivery fails at once (503, and Telegram delivers it again). A polled update was
-    confirmed to Telegram when the next batch was fetched, so this process alone holds it: it is
-    tried again with backoff while the bot runs, and the chat's later updates wait behind it.
-    """
-    delay = DATABASE_RETRY_FIRST_SECONDS
-    while True:
-        try:
-            return await _conversations(context).handle(context.bot, incoming)
-        except DATABASE_DOWN as error:
-            if current_delivery.get() is not None or not context.application.running:
-                raise
-            log.warning(
-                "database unavailable (%s); answering the update in %.1fs", type(error).__name__, delay
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, DATABASE_RETRY_MAX_SECONDS)
+    await _answerer(context).answer(incoming)
 
 
 def _message(update: Update) -> Message:
@@ -232,16 +171,11 @@ def _message(update: Update) -> Message:
     return message
 
 
-def _conversations(context: ContextTypes.DEFAULT_TYPE) -> Conversations:
-    found = context.bot_data[CONVERSATIONS]
-    if not isinstance(found, Conversations):
-        raise TypeError("bot_data holds no Conversations")
+def _answerer(context: ContextTypes.DEFAULT_TYPE) -> Answerer:
+    found = context.bot_data[ANSWERER]
+    if not isinstance(found, Answerer):
+        raise TypeError("bot_data holds no Answerer")
     return found
-
-
-def _metrics(context: ContextTypes.DEFAULT_TYPE) -> BotMetrics | None:
-    found = context.bot_data.get(METRICS)
-    return found if isinstance(found, BotMetrics) else None
 
 
 def _catalogs(context: ContextTypes.DEFAULT_TYPE) -> Catalogs:

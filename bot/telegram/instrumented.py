@@ -19,11 +19,14 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 from telegram.request import BaseRequest, RequestData
 
+from bot.engine.model import ButtonPress, Command, FreeText
+from bot.telegram.bot_api import retry_observer
+from bot.telegram.conversations import Incoming
 from bot.telegram.metrics import BotMetrics
-from bot.telegram.replies import retry_observer
 from bot.telegram.transport import AiohttpRequest
 
 METHOD_NAME = re.compile(r"[A-Za-z]{1,64}")
+INCOMING_KINDS = {Command: "command", FreeText: "text", ButtonPress: "callback"}
 RateLimited = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
 
 
@@ -47,6 +50,8 @@ def api_outcome(status: int) -> str:
 
 def update_kind(update: object) -> str:
     """What kind of update this is, as counted in `balansebot_updates_total` (never who or what)."""
+    if isinstance(update, Incoming):  # an ordinary update the webhook answers without PTB's objects
+        return INCOMING_KINDS.get(type(update.event), "other")
     if not isinstance(update, Update):
         return "other"
     if update.my_chat_member is not None or update.chat_member is not None:

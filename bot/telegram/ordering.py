@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.telegram.conversations import Incoming
+
 
 @dataclass
 class _ChatLock:
@@ -59,6 +61,8 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
 
 def chat_of(update: object) -> int | None:
     """The chat an update belongs to (the user's id for updates without a chat)."""
+    if isinstance(update, Incoming):  # an ordinary update the webhook answers without PTB's objects
+        return update.chat_id
     if not isinstance(update, Update):
         return None
     if update.effective_chat is not None:

@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextvars import ContextVar
-from functools import lru_cache, partial
-from typing import TypeVar
+from functools import lru_cache
 
-from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, TelegramError
 
 from bot.engine.model import Reply
+from bot.telegram.bot_api import BotApi
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-NETWORK_RETRIES = 3
-FIRST_BACKOFF_SECONDS = 0.5
-NO_PREVIEW = {"is_disabled": True}
+# Object parameters go to the Bot API as JSON text inside the JSON body, as PTB sends them;
+# written once here instead of on every send.
+NO_PREVIEW = json.dumps({"is_disabled": True})
 LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 TAG = re.compile(r"<[^>]*>")
-# Told of each retry below ("network" or "timeout"); set per update by the metrics' update processor.
-retry_observer: ContextVar[Callable[[str], None] | None] = ContextVar("retry_observer", default=None)
 
 
 @lru_cache(maxsize=1024)
-def keyboard(reply: Reply) -> dict[str, object] | None:
-    """The reply's buttons as the Bot API's InlineKeyboardMarkup (replies repeat, so it is cached)."""
+def keyboard(reply: Reply) -> str | None:
+    """The reply's buttons as the Bot API's InlineKeyboardMarkup, in JSON (replies repeat: cached)."""
     if not reply.keyboard:
         return None
-    return {
+    markup = {
         "inline_keyboard": [
             [
                 {"text": b.text, "url": b.url}
@@ -44,32 +39,7 @@ def keyboard(reply: Reply) -> dict[str, object] | None:
             for row in reply.keyboard
         ]
     }
-
-
-async def with_network_retries(call: Callable[[], Awaitable[T]]) -> T:
-    """Retry a Bot API call on network errors and timeouts, with backoff.
-
-    429 is handled by PTB's rate limiter (it waits retry_after); a 400 or 403 is permanent and is
-    raised at once. A timed-out send may in rare cases have arrived: a duplicate reply is the lesser
-    harm than a lost one for someone asking for help.
-    """
-    delay = FIRST_BACKOFF_SECONDS
-    for attempt in range(NETWORK_RETRIES + 1):
-        try:
-            return await call()
-        except BadRequest:
-            raise
-        except NetworkError as error:
-            if attempt == NETWORK_RETRIES:
-                raise
-            if (observe := retry_observer.get()) is not None:
-                observe("timeout" if isinstance(error, TimedOut) else "network")
-            log.warning(
-                "Bot API call failed (%s), retry %d in %.1fs", type(error).__name__, attempt + 1, delay
-            )
-            await asyncio.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+    return json.dumps(markup, ensure_ascii=False, separators=(",", ":"))
 
 
 async def _record_nothing(_index: int, _message_id: int | None) -> None:
@@ -77,7 +47,7 @@ async def _record_nothing(_index: int, _message_id: int | None) -> None:
 
 
 async def send_replies(
-    bot: Bot,
+    api: BotApi,
     chat_id: int,
     replies: Sequence[Reply],
     *,
@@ -89,10 +59,7 @@ async def send_replies(
 
     Replies in `already_sent` (index → message id, None for an edit) were accepted by Telegram on an
     earlier attempt at this update and are not sent again; each one accepted now is passed to
-    `record_sent` before the next is sent.
-
-    The raw API call skips parsing Telegram's echo of each message into PTB objects, which cost
-    more CPU than everything else per update under load; only the new message id is needed.
+    `record_sent` before the next is sent. Only the new message ids are read from Telegram's answers.
     """
     done = already_sent or {}
     sent: list[int] = []
@@ -102,10 +69,10 @@ async def send_replies(
                 sent.append(earlier)
             continue
         arguments = _arguments(chat_id, reply)
-        if index == 0 and edit_message_id is not None and await _edit(bot, edit_message_id, arguments):
+        if index == 0 and edit_message_id is not None and await _edit(api, edit_message_id, arguments):
             await record_sent(index, None)
             continue
-        result = await _send(bot, arguments)
+        result = await _send(api, arguments)
         if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
             raise TelegramError("sendMessage answered without a message id")
         sent.append(result["message_id"])
@@ -113,21 +80,21 @@ async def send_replies(
     return sent
 
 
-async def _send(bot: Bot, arguments: dict[str, object]) -> object:
+async def _send(api: BotApi, arguments: dict[str, object]) -> object:
     """sendMessage; a reply Telegram refuses (a 400) is tried once more as plain text, then given up.
 
     A refusal is permanent, so it is never retried as it is; the plain text (tags stripped, links
     written out) still gives the reader the answer, numbers and addresses included.
     """
     try:
-        return await with_network_retries(partial(bot.do_api_request, "sendMessage", api_kwargs=arguments))
+        return await api.call("sendMessage", arguments)
     except BadRequest as error:
         log.warning("Telegram refused a reply (%s); sending it as plain text", error.message)
         plain = {key: value for key, value in arguments.items() if key not in ("parse_mode", "reply_markup")}
         plain["text"] = plain_text(str(arguments["text"]))
         if "entities" in error.message.lower() and "reply_markup" in arguments:
             plain["reply_markup"] = arguments["reply_markup"]  # the buttons were not the problem
-        return await with_network_retries(partial(bot.do_api_request, "sendMessage", api_kwargs=plain))
+        return await api.call("sendMessage", plain)
 
 
 def plain_text(text: str) -> str:
@@ -149,12 +116,10 @@ def _arguments(chat_id: int, reply: Reply) -> dict[str, object]:
     return arguments
 
 
-async def _edit(bot: Bot, message_id: int, arguments: dict[str, object]) -> bool:
+async def _edit(api: BotApi, message_id: int, arguments: dict[str, object]) -> bool:
     """Replace the pressed message in place; False when it cannot be edited (then send a new one)."""
     try:
-        await with_network_retries(
-            partial(bot.do_api_request, "editMessageText", api_kwargs={**arguments, "message_id": message_id})
-        )
+        await api.call("editMessageText", {**arguments, "message_id": message_id})
     except BadRequest as error:
         if "message is not modified" in error.message.lower():
             return True  # the same node pressed twice: what is shown is already right

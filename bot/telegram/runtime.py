@@ -16,6 +16,7 @@ from telegram.ext import (
     ApplicationBuilder,
 )
 
+from bot.content.opening_hours import norwegian_public_holidays
 from bot.content.scripts import SOURCE_LANGUAGE
 from bot.delivery import worker as delivery
 from bot.delivery.leads import OutboxLeads, lead_channels
@@ -33,9 +34,11 @@ from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
 from bot.storage.store import ChatStore, SqlChatStore
 from bot.storage.turns import ChatTurns, chat_turns
 from bot.telegram import handlers
+from bot.telegram.answering import Answerer
 from bot.telegram.application import StatelessApplication
+from bot.telegram.bot_api import FLOOD_RETRIES, BotApi
 from bot.telegram.command_menu import command_menu
-from bot.telegram.conversations import Conversations, Retention
+from bot.telegram.conversations import Conversations, Incoming, Retention
 from bot.telegram.flood import FloodGuard
 from bot.telegram.handlers import PtbApplication
 from bot.telegram.instrumented import MeasuredRateLimiter, MeasuredRequest, MeasuredUpdateProcessor
@@ -45,7 +48,6 @@ from bot.telegram.ordering import ChatOrderedUpdateProcessor
 log = logging.getLogger(__name__)
 COMMAND_LANGUAGES = ((None, "en"), ("nb", "nb"), ("no", "nb"), ("nn", "nn"))
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
-RATE_LIMIT_RETRIES = 5
 HEALTH_TIMEOUT_SECONDS = 2.0
 POLLING_GUARD_SECONDS = 1.0  # how often long polling checks that the database is there
 HANDLED_UPDATES_KEPT = dt.timedelta(days=2)  # Telegram gives up redelivering an update after 24 hours
@@ -61,6 +63,7 @@ class Runtime:
     store: ChatStore | None = None
     turns: ChatTurns | None = None
     application: PtbApplication | None = None
+    answerer: Answerer | None = None
     stats: StatsRecorder | None = None
     ready: bool = False
     metrics: BotMetrics = field(default_factory=BotMetrics)  # this bot's own registry
@@ -82,7 +85,11 @@ class Runtime:
         )
         store: ChatStore = BatchingChatStore(SqlChatStore(database))
         self.store = CachedChatStore(store) if is_sqlite(settings.database_url) else store
-        self.application = self._build_application()
+        # Norway's holiday rules load lazily, a large import: load them now, off the event loop,
+        # rather than while the first person asking about the phone line waits.
+        await asyncio.to_thread(norwegian_public_holidays, dt.datetime.now(dt.UTC).year)
+        request = self._measured_request(settings.max_concurrent_updates)
+        self.application = self._build_application(request)
         default_recipient = str(self.engine.scripts.facts.values["contact.email"])
         channels = lead_channels(settings, self.application.bot, default_recipient)
         outbox = LeadOutbox(database) if channels else None
@@ -96,8 +103,15 @@ class Runtime:
         )
         if settings.staff_chat_id is not None:
             handlers.register_staff_chat(self.application, settings.staff_chat_id)
-        flood = FloodGuard.from_settings(settings, lambda: self.engine, self.catalogs, self.metrics)
-        handlers.register(self.application, conversations, self.catalogs, self.metrics, flood)
+        application = self.application
+        self.answerer = Answerer(
+            BotApi(request, application.bot.base_url),
+            conversations,
+            running=lambda: application.running,
+            flood=FloodGuard.from_settings(settings, lambda: self.engine, self.catalogs, self.metrics),
+            metrics=self.metrics,
+        )
+        handlers.register(application, self.answerer, self.catalogs)
         self.scripts.subscribe(self.metrics.count_reload)
         if outbox is not None:
             self.metrics.watch_outbox(outbox.depth_by_channel, [channel.name for channel in channels])
@@ -205,32 +219,50 @@ class Runtime:
                 await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
 
     async def process(self, update: Update) -> None:
-        """Handle one webhook update in its chat's order (errors go to the error handler)."""
+        """Handle one webhook update through PTB, in its chat's order (errors go to the error handler)."""
         assert self.application is not None  # noqa: S101 - only called while running
         await self.application.update_processor.process_update(
             update, self.application.process_update(update)
         )
 
-    def _build_application(self) -> PtbApplication:
-        settings = self.settings
+    async def answer(self, incoming: Incoming) -> None:
+        """Handle an ordinary webhook update directly, in its chat's order, failing as PTB's path does."""
+        assert self.application is not None  # noqa: S101 - only called while running
+        assert self.answerer is not None  # noqa: S101 - set up with the application
+        await self.application.update_processor.process_update(incoming, self._answer_or_fail(incoming))
+
+    async def _answer_or_fail(self, incoming: Incoming) -> None:
+        assert self.answerer is not None  # noqa: S101 - set up with the application
+        try:
+            await self.answerer.answer(incoming)
+        except Exception as error:  # as PTB's dispatch does: the error handler decides
+            self.answerer.failed(error)
+
+    def _measured_request(self, pool_size: int) -> MeasuredRequest:
+        """The aiohttp transport, counted in the metrics."""
         # getUpdates waits its long-poll timeout on top of this (PTB adds it to the read timeout).
-        timeout = settings.bot_api_timeout_seconds
-        timeouts = {"read_timeout": timeout, "write_timeout": timeout, "connect_timeout": timeout}
+        timeout = self.settings.bot_api_timeout_seconds
+        return MeasuredRequest(
+            self.metrics,
+            connection_pool_size=pool_size,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            connect_timeout=timeout,
+        )
+
+    def _build_application(self, request: MeasuredRequest) -> PtbApplication:
+        settings = self.settings
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             Application.builder()
             .application_class(StatelessApplication)  # no per-chat memory growth, see its module
             .token(settings.bot_token.get_secret_value())
             .base_url(settings.bot_api_url)
-            .request(
-                MeasuredRequest(
-                    self.metrics, connection_pool_size=settings.max_concurrent_updates, **timeouts
-                )
-            )
-            .get_updates_request(MeasuredRequest(self.metrics, connection_pool_size=2, **timeouts))
+            .request(request)  # shared with the conversations' BotApi
+            .get_updates_request(self._measured_request(2))
             # Only 429 handling: Telegram's flood limits are per chat, and answers must not queue here.
             .rate_limiter(
                 MeasuredRateLimiter(
-                    self.metrics, overall_max_rate=0, group_max_rate=0, max_retries=RATE_LIMIT_RETRIES
+                    self.metrics, overall_max_rate=0, group_max_rate=0, max_retries=FLOOD_RETRIES
                 )
             )
             .concurrent_updates(

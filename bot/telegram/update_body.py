@@ -23,6 +23,12 @@ NOT_AN_UPDATE = BodyRejected(400, "the body is not a Telegram Update")
 
 def parse_update_body(body: bytes, bot: Bot, max_bytes: int | None = None) -> Update | BodyRejected:
     """The Update in a webhook body; 413 when it is over `max_bytes`, 400 when it is not an Update."""
+    data = decode_update_body(body, max_bytes)
+    return data if isinstance(data, BodyRejected) else parse_update(data, bot)
+
+
+def decode_update_body(body: bytes, max_bytes: int | None = None) -> dict[str, object] | BodyRejected:
+    """The JSON object of a webhook body with an update_id; 413 or 400 as parse_update_body."""
     if max_bytes is not None and len(body) > max_bytes:
         return TOO_LARGE
     try:
@@ -31,17 +37,17 @@ def parse_update_body(body: bytes, bot: Bot, max_bytes: int | None = None) -> Up
         # ValueError covers bad JSON, bad UTF-8/16/32 and over-long integers; RecursionError
         # is what the json module raises for deeply nested arrays or objects.
         return NOT_JSON
-    return parse_update(data, bot)
-
-
-def parse_update(data: object, bot: Bot) -> Update | BodyRejected:
-    """An Update from decoded JSON, or 400 when the JSON is not shaped like one."""
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("update_id"), int)
         or isinstance(data["update_id"], bool)
     ):
         return NOT_AN_UPDATE
+    return data
+
+
+def parse_update(data: dict[str, object], bot: Bot) -> Update | BodyRejected:
+    """An Update from a decoded body, or 400 when the JSON is not shaped like one."""
     try:
         return Update.de_json(data, bot)
     except Exception:

@@ -12,8 +12,9 @@ from aiohttp import web
 
 from bot.telegram import metrics_http
 from bot.telegram.delivery import Delivery, current_delivery
+from bot.telegram.raw_updates import ordinary_incoming
 from bot.telegram.runtime import Runtime
-from bot.telegram.update_body import BodyRejected, parse_update_body
+from bot.telegram.update_body import BodyRejected, decode_update_body, parse_update
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -68,8 +69,12 @@ async def receive_update(request: web.Request) -> web.Response:
     ):
         return web.json_response({"error": "request body too large"}, status=413)
     assert runtime.application is not None  # noqa: S101 - the route exists only while running
-    body = await request.read()
-    update = parse_update_body(body, runtime.application.bot, runtime.settings.webhook_max_body_bytes)
+    data = decode_update_body(await request.read(), runtime.settings.webhook_max_body_bytes)
+    if isinstance(data, BodyRejected):
+        return web.json_response({"error": data.message}, status=data.status)
+    # Ordinary messages and button presses skip PTB's objects and dispatch (see raw_updates).
+    incoming = ordinary_incoming(data)
+    update = parse_update(data, runtime.application.bot) if incoming is None else None
     if isinstance(update, BodyRejected):
         return web.json_response({"error": update.message}, status=update.status)
     if not runtime.ready:
@@ -77,7 +82,10 @@ async def receive_update(request: web.Request) -> web.Response:
     delivery = Delivery()
     token = current_delivery.set(delivery)
     try:
-        await runtime.process(update)
+        if incoming is not None:
+            await runtime.answer(incoming)
+        elif update is not None:
+            await runtime.process(update)
     finally:
         current_delivery.reset(token)
     if delivery.error is not None:

@@ -30,6 +30,7 @@ from bot.storage import migrate
 from bot.storage.database import create_engine
 from bot.storage.outbox import LeadOutbox
 from bot.telegram import metrics_http
+from bot.telegram.bot_api import retry_observer
 from bot.telegram.instrumented import (
     MeasuredRateLimiter,
     MeasuredRequest,
@@ -40,7 +41,7 @@ from bot.telegram.instrumented import (
 )
 from bot.telegram.metrics import BotMetrics
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
-from bot.telegram.replies import retry_observer, with_network_retries
+from bot.telegram.raw_updates import ordinary_incoming
 from tests.support import updates as ub
 from tests.support.fake_bot_api import FakeBotApi
 
@@ -120,6 +121,12 @@ def membership(chat: dict[str, Any]) -> dict[str, Any]:
 )
 def test_update_kinds(data: dict[str, Any], kind: str) -> None:
     assert update_kind(as_update(data)) == kind
+    direct = ordinary_incoming(data)  # what the webhook reads without PTB's objects
+    if kind in ("command", "text", "callback"):
+        assert direct is not None
+        assert update_kind(direct) == kind, "counted alike on both paths"
+    else:
+        assert direct is None, "left to PTB"
 
 
 def test_a_non_update_is_other() -> None:
@@ -213,26 +220,6 @@ async def test_the_rate_limiter_counts_its_retries_after_429() -> None:
     assert (
         sample(metrics, "balansebot_bot_api_calls_total", method="getMe", outcome="ok") == 3
     )  # and one at init
-
-
-async def test_network_retries_are_told_to_the_observer_of_this_context_only() -> None:
-    seen: list[str] = []
-    failures = [NetworkError("reset"), TimedOut()]
-
-    async def flaky() -> str:
-        if failures:
-            raise failures.pop(0)
-        return "sent"
-
-    token = retry_observer.set(seen.append)
-    try:
-        assert await with_network_retries(flaky) == "sent"
-    finally:
-        retry_observer.reset(token)
-    assert seen == ["network", "timeout"]
-    failures.append(NetworkError("reset"))
-    assert await with_network_retries(flaky) == "sent", "no observer: retried all the same"
-    assert seen == ["network", "timeout"]
 
 
 async def test_the_processor_counts_and_times_each_update_in_chat_order() -> None:

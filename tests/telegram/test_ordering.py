@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from telegram import Chat, Message, Update
 
+from bot.engine.model import FreeText
+from bot.telegram.conversations import Incoming
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from tests.support.fake_bot_api import FakeBotApi
 from tests.telegram.serving import serving
@@ -48,6 +50,25 @@ async def test_one_chat_in_order_chats_side_by_side() -> None:
         assert ids == sorted(ids), chat_id
     assert most_at_once == 3, "one update per chat at a time, all chats at once"
     assert processor.chats_in_flight == 0, "no per-chat state is left behind"
+
+
+async def test_direct_and_ptb_updates_of_one_chat_share_its_order() -> None:
+    # The webhook answers ordinary messages without PTB's objects (Incoming) and the rest through
+    # PTB (Update): a sticker and the text right after it must still be answered in that order.
+    processor = ChatOrderedUpdateProcessor(max_concurrent_updates=8)
+    order: list[str] = []
+
+    async def work(name: str, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        order.append(name)
+
+    await asyncio.gather(
+        processor.process_update(update(1, 42), work("sticker", 0.05)),
+        processor.process_update(Incoming(42, FreeText("hei"), update_id=2), work("text", 0)),
+        processor.process_update(Incoming(43, FreeText("hei"), update_id=3), work("other chat", 0)),
+    )
+    assert order == ["other chat", "sticker", "text"]
+    assert processor.chats_in_flight == 0
 
 
 @pytest.mark.slow
