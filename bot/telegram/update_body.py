@@ -1,4 +1,4 @@
-"""A webhook body → a Telegram Update, or the HTTP status it deserves (no server needed, so it is fuzzed)."""
+"""A webhook body → what answers it, or the HTTP status it deserves (no server needed, so it is fuzzed)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass
 
 from telegram import Bot, Update
+
+from bot.telegram.conversations import Incoming
+from bot.telegram.raw_updates import ordinary_incoming
 
 
 @dataclass(frozen=True)
@@ -21,14 +24,18 @@ NOT_JSON = BodyRejected(400, "the body is not JSON")
 NOT_AN_UPDATE = BodyRejected(400, "the body is not a Telegram Update")
 
 
-def parse_update_body(body: bytes, bot: Bot, max_bytes: int | None = None) -> Update | BodyRejected:
-    """The Update in a webhook body; 413 when it is over `max_bytes`, 400 when it is not an Update."""
+def read_update_body(body: bytes, bot: Bot, max_bytes: int | None = None) -> Incoming | Update | BodyRejected:
+    """What the webhook makes of a body: an ordinary update read directly (see raw_updates), an
+    Update for PTB's handlers, 413 when it is over `max_bytes`, or 400 when it is not an Update."""
     data = decode_update_body(body, max_bytes)
-    return data if isinstance(data, BodyRejected) else parse_update(data, bot)
+    if isinstance(data, BodyRejected):
+        return data
+    incoming = ordinary_incoming(data)
+    return incoming if incoming is not None else parse_update(data, bot)
 
 
 def decode_update_body(body: bytes, max_bytes: int | None = None) -> dict[str, object] | BodyRejected:
-    """The JSON object of a webhook body with an update_id; 413 or 400 as parse_update_body."""
+    """The JSON object of a webhook body with an update_id; 413 or 400 as read_update_body."""
     if max_bytes is not None and len(body) > max_bytes:
         return TOO_LARGE
     try:

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.telegram import metrics_http
+from bot.telegram.conversations import Incoming
 from bot.telegram.delivery import Delivery, current_delivery
-from bot.telegram.raw_updates import ordinary_incoming
 from bot.telegram.runtime import Runtime
-from bot.telegram.update_body import BodyRejected, decode_update_body, parse_update
+from bot.telegram.update_body import BodyRejected, read_update_body
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -69,23 +69,21 @@ async def receive_update(request: web.Request) -> web.Response:
     ):
         return web.json_response({"error": "request body too large"}, status=413)
     assert runtime.application is not None  # noqa: S101 - the route exists only while running
-    data = decode_update_body(await request.read(), runtime.settings.webhook_max_body_bytes)
-    if isinstance(data, BodyRejected):
-        return web.json_response({"error": data.message}, status=data.status)
-    # Ordinary messages and button presses skip PTB's objects and dispatch (see raw_updates).
-    incoming = ordinary_incoming(data)
-    update = parse_update(data, runtime.application.bot) if incoming is None else None
-    if isinstance(update, BodyRejected):
-        return web.json_response({"error": update.message}, status=update.status)
+    # Ordinary messages and button presses come back as an Incoming: no PTB objects or dispatch.
+    read = read_update_body(
+        await request.read(), runtime.application.bot, runtime.settings.webhook_max_body_bytes
+    )
+    if isinstance(read, BodyRejected):
+        return web.json_response({"error": read.message}, status=read.status)
     if not runtime.ready:
         return web.json_response({"error": "starting or stopping; try again"}, status=503)
     delivery = Delivery()
     token = current_delivery.set(delivery)
     try:
-        if incoming is not None:
-            await runtime.answer(incoming)
-        elif update is not None:
-            await runtime.process(update)
+        if isinstance(read, Incoming):
+            await runtime.answer(read)
+        else:
+            await runtime.process(read)
     finally:
         current_delivery.reset(token)
     if delivery.error is not None:
