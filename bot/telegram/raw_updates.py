@@ -52,7 +52,7 @@ def _message(update_id: int, message: dict[str, object]) -> Incoming | None:
     first = entities[0] if isinstance(entities, list) and entities else None
     if isinstance(first, dict) and first.get("type") == "bot_command" and first.get("offset") == 0:
         event: Command | FreeText = Command(command_name(text))  # as PTB's filters.COMMAND decides
-    elif entities is None or isinstance(entities, list):
+    elif entities is None or (isinstance(entities, list) and all(isinstance(e, dict) for e in entities)):
         event = FreeText(text)
     else:
         return None

@@ -165,6 +165,7 @@ NOT_ORDINARY = {
     "a pressed message dated before 1970": press("n:menu", message={**BOT_MESSAGE, "date": -1}),
     "boolean update id": {"update_id": True, "message": ORDINARY["text"]["message"]},
     "two objects in one update": {**ORDINARY["text"], "edited_message": ORDINARY["text"]["message"]},
+    "entities not objects": ub.update(13, "message", {**ORDINARY["text"]["message"], "entities": [1]}),
     "entities not a list": ub.update(
         10, "message", {**ORDINARY["text"]["message"], "entities": "bot_command"}
     ),
