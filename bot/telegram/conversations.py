@@ -20,7 +20,7 @@ from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import StoredChat
 from bot.storage.turns import ChatTurns
 from bot.telegram.bot_api import BotApi
-from bot.telegram.replies import send_replies
+from bot.telegram.replies import send_replies, stop_spinner
 
 log = logging.getLogger(__name__)
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
@@ -102,7 +102,7 @@ class Conversations:
             )
             outcome = engine.handle(stored.state, incoming.event, self._clock())
             if incoming.callback_query_id is not None and not turn.sent:
-                await _answer_callback(api, incoming.callback_query_id)
+                await stop_spinner(api, incoming.callback_query_id)
             for effect in outcome.effects:
                 if isinstance(effect, SubmitLead):
                     await self._submit(effect, incoming.update_id)
@@ -163,11 +163,3 @@ class Conversations:
                 # Some were already deleted by the user, or too old; the rest were deleted.
                 log.info("some messages could not be deleted: %s", error.message)
         log.info("a chat was forgotten on request (%d messages deleted)", len(ids))
-
-
-async def _answer_callback(api: BotApi, query_id: str) -> None:
-    """Stop the button's loading spinner; an expired query is no reason to fail the update."""
-    try:
-        await api.call("answerCallbackQuery", {"callback_query_id": query_id})
-    except BadRequest as error:
-        log.info("callback query could not be answered: %s", error.message)

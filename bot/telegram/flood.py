@@ -29,7 +29,7 @@ from bot.settings import ServeSettings
 from bot.telegram.bot_api import BotApi
 from bot.telegram.conversations import Incoming
 from bot.telegram.metrics import BotMetrics
-from bot.telegram.replies import send_replies
+from bot.telegram.replies import send_replies, stop_spinner
 
 log = logging.getLogger(__name__)
 MAX_CHATS = 100_000  # buckets kept at most; ~150 bytes each
@@ -146,7 +146,10 @@ class FloodGuard:
             self._count("acute_answered")  # someone in danger is never kept waiting
             return True
         if incoming.callback_query_id is not None:
-            await _stop_spinner(api, incoming.callback_query_id)
+            try:
+                await stop_spinner(api, incoming.callback_query_id)
+            except TelegramError as error:  # a throttled update is not delivered again: no reason to fail
+                log.info("a throttled button press could not be answered (%s)", type(error).__name__)
         if self._buckets.first_excess(incoming.chat_id):
             self._count("notified")
             await self._take_a_breath(api, incoming)
@@ -170,11 +173,3 @@ class FloodGuard:
     def _count(self, action: str) -> None:
         if self._metrics is not None:
             self._metrics.flood_throttled.labels(action=action).inc()
-
-
-async def _stop_spinner(api: BotApi, query_id: str) -> None:
-    """Answer a throttled button press, so its loading spinner stops."""
-    try:
-        await api.call("answerCallbackQuery", {"callback_query_id": query_id})
-    except TelegramError as error:
-        log.info("a throttled button press could not be answered (%s)", type(error).__name__)

@@ -97,6 +97,14 @@ async def _send(api: BotApi, arguments: dict[str, object]) -> object:
         return await api.call("sendMessage", plain)
 
 
+async def stop_spinner(api: BotApi, query_id: str) -> None:
+    """Answer a button press so its loading spinner stops; an expired query is no reason to fail."""
+    try:
+        await api.call("answerCallbackQuery", {"callback_query_id": query_id})
+    except BadRequest as error:
+        log.info("callback query could not be answered: %s", error.message)
+
+
 def plain_text(text: str) -> str:
     """Telegram HTML as plain text: a link's address after its words, other tags dropped."""
     linked = LINK.sub(lambda m: m[2] if m[2] == m[1] else f"{m[2]} ({m[1]})", text)
