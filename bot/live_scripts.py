@@ -19,6 +19,7 @@ from watchfiles import awatch
 from bot.content.loader import load_scripts
 from bot.content.problems import Problem
 from bot.engine.engine import Engine
+from bot.engine.lead_form import engine_for
 from bot.i18n import Catalogs
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class LiveScripts:
         if result.scripts.version == self.version:
             return ReloadOutcome("unchanged", self.version, tuple(result.errors))
         previous = self.version
-        self.engine = Engine(result.scripts, self.catalogs, lead_form=self.engine.lead_form)
+        self.engine = engine_for(result.scripts, self.engine)
         self.loaded_at = self._clock()
         log.info("scripts reloaded: version %s replaces %s", self.version, previous)
         return ReloadOutcome("reloaded", self.version, tuple(result.errors))

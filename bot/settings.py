@@ -10,6 +10,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
+from bot.engine.form_dialogue import LeadChannels
 from bot.storage.database import async_url, is_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -88,10 +89,12 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     # The chat where staff read leads: a group's id (negative) or a staff member's private chat with
     # the bot. The bot must be a member of it (it stays in this group, and leaves any other).
     staff_chat_id: int | None = None
-    leads_retention_days: int = Field(default=30, ge=1)
+    # No longer read: how long delivered leads and the daily counts are kept is in dialogues/facts.yaml
+    # (privacy.leads_retention_days, privacy.stats_retention_days), where /personvern shows it too.
+    leads_retention_days: int | None = None
     delivery_interval_seconds: float = Field(default=15, gt=0)
     # Anonymous daily counts per node (`balansebot stats`): kept this many days, stored this often.
-    stats_retention_days: int = Field(default=400, ge=1, le=3660)
+    stats_retention_days: int | None = None
     stats_flush_seconds: float = Field(default=15, gt=0, le=3600)
     # Per-chat flood control (bot/telegram/flood.py): a chat may send FLOOD_BURST updates at once,
     # then FLOOD_PER_SECOND a second; beyond that it is asked to slow down. Either at 0 turns it off.
@@ -133,6 +136,16 @@ class ServeSettings(ContentSettings, DatabaseSettings):
             raise ValueError(
                 "LEADS_EMAIL_FROM must be set with SMTP_HOST (the sender address of lead e-mails)"
             )
+        for name, value in (
+            ("LEADS_RETENTION_DAYS", self.leads_retention_days),
+            ("STATS_RETENTION_DAYS", self.stats_retention_days),
+        ):
+            if value is not None:
+                fact = f"privacy.{name.lower()}"
+                raise ValueError(
+                    f"{name} is no longer read: set `{fact.split('.', 1)[1]}:` under `privacy:` in "
+                    f"dialogues/facts.yaml instead (the privacy text shows it from there), and remove {name}"
+                )
         if self.pseudonym_key is not None and len(self.pseudonym_key.get_secret_value()) < 32:
             raise ValueError("PSEUDONYM_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return self
@@ -140,7 +153,12 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     @property
     def delivers_leads(self) -> bool:
         """Whether leads can reach staff (by e-mail or in the staff chat); only then is the form offered."""
-        return self.smtp_host is not None or self.staff_chat_id is not None
+        return bool(self.lead_channels)
+
+    @property
+    def lead_channels(self) -> LeadChannels:
+        """The ways leads take to staff: e-mail (SMTP_HOST), the staff chat (STAFF_CHAT_ID), both or none."""
+        return LeadChannels(email=self.smtp_host is not None, staff_chat=self.staff_chat_id is not None)
 
     @property
     def key_file(self) -> Path:

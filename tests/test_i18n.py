@@ -17,15 +17,20 @@ from tests.conftest import LOCALES, ROOT
 LANGUAGES = ("nb", "nn", "en")
 
 
-def extracted() -> set[str]:
-    """The msgids pybabel would extract from bot/ (as `pybabel extract -F babel.cfg` does)."""
-    return {
-        message
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT / "bot"), method_map=[("**.py", "python")]
-        )
-        if isinstance(message, str)
-    }
+def extracted() -> set[str | tuple[str, str]]:
+    """The msgids pybabel would extract from bot/ (as `pybabel extract -F babel.cfg` does).
+
+    A plural message (ngettext) is its (singular, plural) pair, as babel's catalogues have it.
+    """
+    found: set[str | tuple[str, str]] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT / "bot"), method_map=[("**.py", "python")]
+    ):
+        if isinstance(message, str):
+            found.add(message)
+        elif len(message) == 2 and all(isinstance(part, str) for part in message):
+            found.add((str(message[0]), str(message[1])))
+    return found
 
 
 def placeholders(text: str) -> set[str]:
@@ -43,8 +48,19 @@ def test_catalogue_translates_every_string_with_the_same_placeholders(lang: str)
     assert sorted(wanted - set(translated)) == [], f"run pybabel update (see README) and translate for {lang}"
     for msgid in wanted:
         message = translated[msgid]
-        assert isinstance(message.string, str) and message.string.strip(), f"{lang}: {msgid!r} untranslated"
         assert not message.fuzzy, f"{lang}: {msgid!r} is fuzzy"
+        if isinstance(msgid, tuple):
+            # One form per plural of the language; the singular may spell its number ("én virkedag").
+            forms = message.string
+            assert isinstance(forms, tuple) and len(forms) == catalog.num_plurals, (
+                f"{lang}: forms of {msgid!r}"
+            )
+            assert all(form.strip() for form in forms), f"{lang}: {msgid!r} untranslated"
+            assert placeholders(forms[0]) <= placeholders(msgid[0]), f"{lang}: placeholders of {msgid!r}"
+            for form in forms[1:]:
+                assert placeholders(form) == placeholders(msgid[1]), f"{lang}: placeholders of {msgid!r}"
+            continue
+        assert isinstance(message.string, str) and message.string.strip(), f"{lang}: {msgid!r} untranslated"
         assert placeholders(message.string) == placeholders(str(msgid)), f"{lang}: placeholders of {msgid!r}"
 
 
@@ -72,9 +88,11 @@ def test_no_formatted_strings_inside_gettext() -> None:
 def test_catalogues_compile_at_start_and_translate() -> None:
     catalogs = Catalogs.load(LOCALES)
     assert set(LANGUAGES) <= set(catalogs.translations)
-    assert catalogs.get("nn").gettext("weekdays") == "kvardagar"
-    assert catalogs.get("nb").gettext("weekdays") == "hverdager"
-    assert catalogs.get("en").gettext("weekdays") == "weekdays"
+    assert catalogs.get("nn").gettext("Monday to Friday") == "måndag–fredag"
+    assert catalogs.get("nb").gettext("Monday to Friday") == "mandag–fredag"
+    assert catalogs.get("en").gettext("Monday to Friday") == "Monday to Friday"
+    assert catalogs.get("nb").ngettext("{n} year", "{n} years", 1) == "ett år"
+    assert catalogs.get("nn").ngettext("{n} year", "{n} years", 2) == "{n} år"
     assert not list(LOCALES.rglob("*.mo")), "compiled catalogues are built in memory, never kept"
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from bot.content.loader import LoadResult, load_scripts
 from bot.engine.engine import Engine
+from bot.engine.form_dialogue import LeadChannels
+from bot.engine.lead_form import LeadFormEngine
 from bot.i18n import Catalogs
 from bot.settings import ContentSettings
 
@@ -24,8 +26,14 @@ def load(dialogues: Path | None) -> tuple[LoadResult, Catalogs]:
     return load_scripts(dialogues_dir, catalogs), catalogs
 
 
-def engine_or_exit(dialogues: Path | None, *, lead_form: bool = False) -> Engine:
-    """An engine on the scripts, or exit with the problems when they are broken."""
+def engine_or_exit(
+    dialogues: Path | None, *, lead_form: bool = False, channels: LeadChannels | None = None
+) -> Engine:
+    """An engine on the scripts, or exit with the problems when they are broken.
+
+    With `channels` (as `serve` runs it) the form is offered when one is set up, and its thank-you
+    names them.
+    """
     result, catalogs = load(dialogues)
     if result.scripts is None:
         for problem in result.errors:
@@ -35,4 +43,6 @@ def engine_or_exit(dialogues: Path | None, *, lead_form: bool = False) -> Engine
             file=sys.stderr,
         )
         raise SystemExit(1)
+    if channels is not None:
+        return LeadFormEngine(result.scripts, catalogs, channels=channels)
     return Engine(result.scripts, catalogs, lead_form=lead_form)

@@ -36,7 +36,7 @@ def run(_args: argparse.Namespace) -> int:
     os.environ.setdefault(
         "PTB_TIMEDELTA", "true"
     )  # PTB 22: timedelta retry_after, without a warning each time
-    engine = engine_or_exit(settings.dialogues_dir, lead_form=settings.delivers_leads)
+    engine = engine_or_exit(settings.dialogues_dir, channels=settings.lead_channels)
     live = LiveScripts(engine, settings.dialogues_dir, engine.catalogs)
     runtime = Runtime(settings, live, engine.catalogs)
     asyncio.run(serve(runtime, shutdown_seconds=SHUTDOWN_SECONDS))

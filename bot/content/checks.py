@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from bot.content import telegram_html
-from bot.content.facts import DYNAMIC_FACTS, Facts, placeholders
+from bot.content.facts import DYNAMIC_FACTS, Facts, placeholders, repeated_units
 from bot.content.models import AcuteFile, Node
 from bot.content.problems import Problem
 from bot.content.scripts import BUILT_IN_COMMANDS, BUILT_IN_NODES, REQUIRED_NODES, SOURCE_LANGUAGE
@@ -73,23 +73,62 @@ def check_language(
                     )
     if lang == SOURCE_LANGUAGE:
         problems.extend(_check_required(loaded, known))
-        problems.extend(_check_reachable(loaded, first_seen))
+        alarms = (
+            frozenset({acute[1].node, *(r.node for r in acute[1].rules if r.node)}) if acute else frozenset()
+        )
+        problems.extend(_check_reachable(loaded, first_seen, alarms))
     if acute is not None:
-        doc, spec = acute
-        if spec.node not in known and lang == SOURCE_LANGUAGE:
-            problems.append(_unknown_node(doc, ("node",), spec.node, known))
-        for r_index, rule in enumerate(spec.rules):
-            for g_index, group in enumerate(rule.all_of):
-                if not [p for p in group if p.strip()]:
-                    problems.append(
-                        Problem(
-                            doc.path,
-                            doc.line_of(("rules", r_index, "all_of", g_index)),
-                            "an empty group of phrases",
-                            "add phrases or remove the group.",
-                        )
-                    )
+        problems.extend(_check_acute(*acute, known if lang == SOURCE_LANGUAGE else None))
     problems.extend(_check_phrase_clashes(loaded))
+    return problems
+
+
+def _check_acute(doc: YamlDocument, spec: AcuteFile, known: set[str] | None) -> list[Problem]:
+    """Every rule names concepts that exist and a node that exists; no concept is empty or unused."""
+    problems: list[Problem] = []
+    if known is not None and spec.node not in known:
+        problems.append(_unknown_node(doc, ("node",), spec.node, known))
+    for name, phrases in spec.concepts.items():
+        if not [p for p in phrases if p.strip()]:
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line_of(("concepts", name)),
+                    f"the concept `{name}` has no phrases",
+                    "add phrases to it, or remove it and the rules that use it.",
+                )
+            )
+    used: set[str] = set()
+    for r_index, rule in enumerate(spec.rules):
+        if known is not None and rule.node is not None and rule.node not in known:
+            problems.append(_unknown_node(doc, ("rules", r_index, "node"), rule.node, known))
+        for key in ("when", "unless"):
+            for c_index, name in enumerate(getattr(rule, key)):
+                used.add(name)
+                if name in spec.concepts:
+                    continue
+                close = difflib.get_close_matches(name, list(spec.concepts), n=1)
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line_of(("rules", r_index, key, c_index)),
+                        f"there is no concept `{name}` under `concepts:`",
+                        f"did you mean `{close[0]}`?"
+                        if close
+                        else f"add `{name}:` with its phrases under `concepts:`.",
+                    )
+                )
+    for name in spec.concepts:
+        if name not in used:
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line_of(("concepts", name)),
+                    f"no rule uses the concept `{name}`",
+                    "use it in a rule's `when:` or `unless:`, or remove it.",
+                    "warning",
+                )
+            )
     return problems
 
 
@@ -209,6 +248,17 @@ def _check_node(
             )
         elif length == 0:
             problems.append(Problem(doc.path, line, "the text shows nothing", "write the message text."))
+    for offset, key, word in repeated_units(node.text, facts.values, lang, catalogs):
+        shown = facts.display(key, lang, catalogs)
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line_in_text((*loc, "text"), offset, node.text),
+                f"{{{key}}} already shows its unit ({shown!r}), so {word!r} would be there twice",
+                f"remove {word!r} after {{{key}}}.",
+                "warning",
+            )
+        )
     for b_index, button in enumerate(node.buttons):
         b_loc = (*loc, "buttons", b_index)
         problems += _check_placeholders(button.text, doc, (*b_loc, "text"), facts)
@@ -323,11 +373,13 @@ def _check_required(loaded: list[LoadedFile], known: set[str]) -> list[Problem]:
 
 
 def _check_reachable(
-    loaded: list[LoadedFile], first_seen: dict[str, tuple[YamlDocument, int]]
+    loaded: list[LoadedFile], first_seen: dict[str, tuple[YamlDocument, int]], alarms: frozenset[str]
 ) -> list[Problem]:
+    """Every node can be reached: by a command, by typing (phrases, or an alarm of acute.yaml) or a button."""
     nodes = {n.id: n for f in loaded for n in f.script.nodes}
     reached: set[str] = set()
-    queue = [n.id for n in nodes.values() if n.id in REQUIRED_NODES or n.command or n.phrases or n.keywords]
+    typed = {n.id for n in nodes.values() if n.id in REQUIRED_NODES or n.command or n.phrases or n.keywords}
+    queue = [*typed, *alarms]
     while queue:
         current = queue.pop()
         if current in reached or current not in nodes:

@@ -11,6 +11,7 @@ from typing import Any
 
 from babel.dates import format_date, format_time, get_day_names
 from babel.lists import format_list
+from babel.numbers import format_decimal
 
 from bot.content.models import Hours
 from bot.i18n import Catalogs
@@ -19,6 +20,17 @@ PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*)\}(?!\})"
 _WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _WORKING_WEEK = ("mon", "tue", "wed", "thu", "fri")
 HOTLINE_HOURS_PATH = ("hotline", "hours")
+# The part of facts.yaml that says where the facts come from (bot/content/sources.py): not a fact.
+SOURCES_KEY = "sources"
+# A whole-number fact whose name ends in one of these is shown with its unit and the plural its
+# number needs, the number in words where Norwegian writes words: {badge.valid_years} → "ett år",
+# {hotline.callback_working_days} → "én virkedag" (2 → "to virkedager", 30 → "30 virkedager").
+COUNTED_SUFFIXES = (
+    ("_working_days", "working_day"),
+    ("_days", "day"),
+    ("_hours", "hour"),
+    ("_years", "year"),
+)
 # Facts that depend on the moment a message is sent; the engine fills them in, not the loader.
 HOTLINE_STATUS = "hotline.status"
 DYNAMIC_FACTS = frozenset({HOTLINE_STATUS})
@@ -26,7 +38,7 @@ DYNAMIC_FACTS = frozenset({HOTLINE_STATUS})
 
 @dataclass(frozen=True)
 class Weekdays:
-    """A set of weekdays, shown as 'hverdager' when it is Monday to Friday."""
+    """A set of weekdays, shown as 'mandag–fredag' when it is Monday to Friday."""
 
     days: tuple[str, ...]
 
@@ -40,7 +52,11 @@ class Facts:
 
     def display(self, key: str, lang: str, catalogs: Catalogs) -> str:
         """The fact as text for readers of `lang` (not yet HTML-escaped)."""
-        return display_value(self.values[key], lang, catalogs)
+        value = self.values[key]
+        unit = counted_unit(key, value)
+        if unit is not None and isinstance(value, int):
+            return counted(value, unit, lang, catalogs)
+        return display_value(value, lang, catalogs)
 
     def render(self, template: str, lang: str, catalogs: Catalogs, *, escape: bool = True) -> str:
         """Fill {placeholders} in a script text; facts are HTML-escaped unless `escape` is off."""
@@ -57,7 +73,7 @@ class Facts:
 def build_facts(raw: Mapping[str, Any]) -> Facts:
     """Flatten the facts file; `hotline.hours` must be valid opening hours (raises ValueError)."""
     values: dict[str, object] = {}
-    _flatten(raw, (), values)
+    _flatten({k: v for k, v in raw.items() if k != SOURCES_KEY}, (), values)
     hours_raw: Any = raw
     for part in HOTLINE_HOURS_PATH:
         hours_raw = hours_raw.get(part) if isinstance(hours_raw, Mapping) else None
@@ -84,12 +100,71 @@ def display_value(value: object, lang: str, catalogs: Catalogs) -> str:
         return format_date(value, "long", locale=_locale(lang))
     if isinstance(value, Weekdays):
         if value.days == _WORKING_WEEK:
-            return catalogs.get(lang).gettext("weekdays")
+            return catalogs.get(lang).gettext("Monday to Friday")
         names = get_day_names("wide", locale=_locale(lang))
         return format_list([names[_WEEKDAY_INDEX[d]] for d in value.days], locale=_locale(lang))
     if isinstance(value, list):
         return format_list([display_value(v, lang, catalogs) for v in value], locale=_locale(lang))
     return str(value)
+
+
+def counted_unit(key: str, value: object) -> str | None:
+    """The unit a fact is counted in ('day', 'hour' …), when it is a whole number named for one."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    name = key.rsplit(".", 1)[-1]
+    return next((unit for suffix, unit in COUNTED_SUFFIXES if name.endswith(suffix)), None)
+
+
+def counted(number: int, unit: str, lang: str, catalogs: Catalogs) -> str:
+    """`number` of `unit` as running text: "én virkedag", "to virkedager", "30 dager", "one year"."""
+    translations = catalogs.get(lang)
+    shown = number_in_words(number, lang, catalogs)
+    match unit:
+        case "working_day":
+            phrase = translations.ngettext("{n} working day", "{n} working days", number)
+        case "day":
+            phrase = translations.ngettext("{n} day", "{n} days", number)
+        case "hour":
+            phrase = translations.ngettext("{n} hour", "{n} hours", number)
+        case "year":
+            phrase = translations.ngettext("{n} year", "{n} years", number)
+        case _:
+            raise ValueError(f"no unit {unit!r}")
+    return phrase.format(n=shown)
+
+
+def number_in_words(number: int, lang: str, catalogs: Catalogs) -> str:
+    """Two to twelve in words ("to", "tre" … "tolv"), other numbers in figures ("30", "1 000").
+
+    Running text spells out numbers up to twelve (Språkrådet); one is part of each unit's singular
+    ("én virkedag", "ett år"), where its gender is known.
+    """
+    _ = catalogs.get(lang).gettext
+    words = (
+        _("two"), _("three"), _("four"), _("five"), _("six"), _("seven"),
+        _("eight"), _("nine"), _("ten"), _("eleven"), _("twelve"),
+    )  # fmt: skip
+    if 2 <= number < 2 + len(words):
+        return words[number - 2]
+    return format_decimal(number, locale=_locale(lang))
+
+
+def repeated_units(
+    template: str, values: Mapping[str, object], lang: str, catalogs: Catalogs
+) -> list[tuple[int, str, str]]:
+    """(offset, key, word) where a counted fact is followed by its unit: "{privacy.retention_days} dager"."""
+    found = []
+    for match in PLACEHOLDER.finditer(template):
+        key = match.group(1)
+        unit = counted_unit(key, values.get(key))
+        following = re.match(r"\s+([^\W\d_]+)", template[match.end() :])
+        if unit is None or following is None:
+            continue
+        forms = {counted(n, unit, lang, catalogs).rsplit(" ", 1)[-1].lower() for n in (1, 2)}
+        if following.group(1).lower() in forms:
+            found.append((match.start(), key, following.group(1)))
+    return found
 
 
 def _locale(lang: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,12 +19,14 @@ from bot.content.schema_errors import schema_problems
 from bot.content.scripts import (
     SOURCE_LANGUAGE,
     AcuteRules,
+    Alarm,
     LanguageScript,
     ScriptButton,
     ScriptNode,
     Scripts,
     Source,
 )
+from bot.content.sources import FactSources, check_quotes, check_sources, read_sources
 from bot.content.yaml_source import YamlDocument, read_yaml
 from bot.i18n import Catalogs
 
@@ -31,7 +34,13 @@ M = TypeVar("M", bound=BaseModel)
 
 FACTS_FILE = "facts.yaml"
 # Facts the runtime itself acts on (expiry), so the privacy text and the behaviour agree.
-NUMERIC_FACTS = ("privacy.retention_days", "privacy.message_delete_hours", "hotline.callback_working_days")
+NUMERIC_FACTS = (
+    "privacy.retention_days",
+    "privacy.message_delete_hours",
+    "privacy.leads_retention_days",
+    "privacy.stats_retention_days",
+    "hotline.callback_working_days",
+)
 ACUTE_FILE = "acute.yaml"
 WORDS_FILE = "words.yaml"
 SPECIAL_FILES = frozenset({ACUTE_FILE, WORDS_FILE})
@@ -60,11 +69,12 @@ class LoadResult:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def load_scripts(dialogues_dir: Path, catalogs: Catalogs) -> LoadResult:
-    """Load and check everything under `dialogues_dir`."""
+def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None = None) -> LoadResult:
+    """Load and check everything under `dialogues_dir` (`today` dates the facts' last checks)."""
     base = dialogues_dir.parent
     problems: list[Problem] = []
-    facts = _load_facts(dialogues_dir / FACTS_FILE, base, problems)
+    sources: list[FactSources] = []
+    facts = _load_facts(dialogues_dir / FACTS_FILE, base, problems, sources, today or dt.date.today())
     lang_dirs = sorted(
         d
         for d in dialogues_dir.iterdir()
@@ -119,6 +129,11 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs) -> LoadResult:
             )
         if SOURCE_LANGUAGE not in incomplete:  # translations are compared with a complete source
             problems.extend(checks.check_translations(parsed_nodes(parsed)))
+        texts = {
+            lang: [(f.doc, [(i, n.text) for i, n in enumerate(f.script.nodes)]) for f in loaded]
+            for lang, (loaded, _) in parsed.items()
+        }
+        problems.extend(check_quotes(texts, sources[0] if sources else None, facts))
     problems.sort(key=lambda p: (p.severity != "error", str(p.path), p.line))
     if facts is None or any(p.severity == "error" for p in problems):
         return LoadResult(None, problems)
@@ -149,7 +164,9 @@ def _shown(path: Path, base: Path) -> Path:
         return path
 
 
-def _load_facts(path: Path, base: Path, problems: list[Problem]) -> Facts | None:
+def _load_facts(
+    path: Path, base: Path, problems: list[Problem], sources: list[FactSources], today: dt.date
+) -> Facts | None:
     shown = _shown(path, base)
     if not path.exists():
         problems.append(
@@ -188,7 +205,14 @@ def _load_facts(path: Path, base: Path, problems: list[Problem]) -> Facts | None
         if not isinstance(facts.values.get(key), int) or isinstance(facts.values.get(key), bool)
     ]
     problems.extend(missing)
-    return None if missing else facts
+    if missing:
+        return None
+    found, source_problems = read_sources(doc)
+    problems.extend(source_problems)
+    if found is not None:
+        sources.append(found)
+        problems.extend(check_sources(found, facts, today))
+    return facts
 
 
 def _load_script_file(path: Path, base: Path, problems: list[Problem]) -> LoadedFile | None:
@@ -258,10 +282,21 @@ def _render_language(
         spec = acute[1]
         rules = AcuteRules(
             spec.node,
-            tuple(tuple(tuple(group) for group in r.all_of) for r in spec.rules),
-            tuple(spec.never_when),
+            {name: tuple(phrases) for name, phrases in spec.concepts.items()},
+            tuple(
+                Alarm(r.node or spec.node, tuple(r.when), tuple(r.unless), r.weak, r.near) for r in spec.rules
+            ),
+            tuple(spec.not_danger),
         )
-    return LanguageScript(lang, nodes, rules, dict(vocabulary.synonyms), frozenset(vocabulary.ignore))
+    return LanguageScript(
+        lang,
+        nodes,
+        rules,
+        dict(vocabulary.synonyms),
+        frozenset(vocabulary.ignore),
+        frozenset(vocabulary.generic),
+        vocabulary.stemmer,
+    )
 
 
 def _version(files: list[Path]) -> str:

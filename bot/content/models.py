@@ -62,19 +62,31 @@ class ScriptFile(_Strict):
     nodes: list[Node]
 
 
-class AcuteRule(_Strict):
-    """A message is acute when it contains a phrase from every group of one rule."""
+ConceptName = Annotated[str, StringConstraints(pattern=r"^[a-zæøå][a-zæøå0-9_]*$")]
 
-    all_of: list[list[str]] = Field(min_length=1)
+
+class AcuteRule(_Strict):
+    """An alarm: the message holds a phrase of every concept in `when`, and of none in `unless`."""
+
+    when: list[ConceptName] = Field(min_length=1)
+    unless: list[ConceptName] = Field(default_factory=list)
+    node: NodeId | None = None
+    """The acute node this alarm shows; the file's `node` when not given."""
+    weak: bool = False
+    """A weak cue: the acute help is shown first, then the answer the message would otherwise get."""
+    near: int | None = Field(default=None, ge=1, le=50)
+    """When given: the concepts of `when` must stand within this many words of each other."""
 
 
 class AcuteFile(_Strict):
     """dialogues/<lang>/acute.yaml: when free text means someone is in danger right now."""
 
     node: NodeId
+    concepts: dict[ConceptName, list[str]] = Field(min_length=1)
+    """Named lists of phrases (e.g. `nå: [nå, akkurat nå, right now]`) that the rules combine."""
     rules: list[AcuteRule] = Field(min_length=1)
-    never_when: list[str] = Field(default_factory=list)
-    """Phrases that mark a question about danger rather than danger itself (e.g. 'i loven')."""
+    not_danger: list[str] = Field(default_factory=list)
+    """Idioms and set phrases whose words are never danger words ("døde av latter", "det slår meg")."""
 
 
 class Hours(_Strict):
@@ -100,3 +112,8 @@ class WordsFile(_Strict):
     """A word people type → the word the scripts use (Nynorsk, dialect, English, slang)."""
     ignore: list[str] = Field(default_factory=list)
     """Words too common to say anything about the topic (og, er, jeg …)."""
+    stemmer: Literal["norwegian", "english"] = "norwegian"
+    """How this language's words are cut to their stems for routing."""
+    generic: list[str] = Field(default_factory=list)
+    """Words of every walk of life (søke, koste, åpen, hjelp …): they count only beside a word of the
+    scripts' own topics, so "hva koster billetten" is not taken for a question about Balansemerket."""

@@ -68,12 +68,33 @@ class ScriptNode:
 
 
 @dataclass(frozen=True)
+class Alarm:
+    """One rule of acute.yaml: which concepts must all be there (and none of `unless`), and its node."""
+
+    node: str
+    when: tuple[str, ...]
+    unless: tuple[str, ...] = ()
+    weak: bool = False
+    near: int | None = None
+
+
+@dataclass(frozen=True)
 class AcuteRules:
     """When free text means someone is in danger now (see dialogues/<lang>/acute.yaml)."""
 
     node: str
-    rules: tuple[tuple[tuple[str, ...], ...], ...]
-    never_when: tuple[str, ...] = ()
+    concepts: Mapping[str, tuple[str, ...]]
+    alarms: tuple[Alarm, ...]
+    not_danger: tuple[str, ...] = ()
+
+    def merged(self, other: AcuteRules) -> AcuteRules:
+        """These rules and another language's, as one set (concepts of the same name are joined)."""
+        concepts = {name: tuple(dict.fromkeys(phrases)) for name, phrases in self.concepts.items()}
+        for name, phrases in other.concepts.items():
+            concepts[name] = tuple(dict.fromkeys((*concepts.get(name, ()), *phrases)))
+        alarms = tuple(dict.fromkeys((*self.alarms, *other.alarms)))
+        not_danger = tuple(dict.fromkeys((*self.not_danger, *other.not_danger)))
+        return AcuteRules(self.node, concepts, alarms, not_danger)
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,10 @@ class LanguageScript:
     acute: AcuteRules | None
     synonyms: Mapping[str, str] = field(default_factory=dict)
     ignore: frozenset[str] = frozenset()
+    generic: frozenset[str] = frozenset()
+    stemmer: str = "norwegian"
+    english: frozenset[str] = frozenset()
+    """For routing: the phrases and keywords written in a language stemmed as English."""
 
     def command_node(self, command: str) -> ScriptNode | None:
         """The node a /command opens, if any."""
@@ -134,7 +159,17 @@ class Scripts:
         for script in [*others, source]:  # the source language's synonyms win a conflict
             synonyms.update(script.synonyms)
         ignore = frozenset().union(*(s.ignore for s in self.languages.values()))
-        return LanguageScript(SOURCE_LANGUAGE, nodes, source.acute, synonyms, ignore)
+        generic = frozenset().union(*(s.generic for s in self.languages.values()))
+        english = frozenset(
+            text
+            for script in others
+            if script.stemmer == "english"
+            for node in script.nodes.values()
+            for text in (*node.phrases, *node.keywords)
+        )
+        return LanguageScript(
+            SOURCE_LANGUAGE, nodes, source.acute, synonyms, ignore, generic, source.stemmer, english
+        )
 
     def node(self, lang: str, node_id: str) -> ScriptNode | None:
         """A node in `lang`, falling back to the source language when not translated."""

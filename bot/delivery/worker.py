@@ -89,10 +89,14 @@ async def run_forever(
     interval: float,
     clock: Callable[[], dt.datetime],
     *,
-    keep_delivered: dt.timedelta = KEEP_DELIVERED,
+    keep_delivered: dt.timedelta | Callable[[], dt.timedelta] = KEEP_DELIVERED,
     limit: int = BATCH,
 ) -> None:
-    """Deliver each channel's leads and purge every `interval` s until cancelled; failed rounds are logged."""
+    """Deliver each channel's leads and purge every `interval` s until cancelled; failed rounds are logged.
+
+    `keep_delivered` may be a function, read each round: served, it is the facts file's
+    privacy.leads_retention_days, which staff can change while the bot runs.
+    """
     if not channels:
         raise ValueError("no channel to deliver leads to")
     # One loop per channel, so a mail server that hangs for its whole timeout does not hold back
@@ -111,7 +115,7 @@ async def _channel_forever(
     channel: Channel,
     interval: float,
     clock: Callable[[], dt.datetime],
-    keep_delivered: dt.timedelta | None,
+    keep_delivered: dt.timedelta | Callable[[], dt.timedelta] | None,
     limit: int,
 ) -> None:
     while True:
@@ -120,7 +124,8 @@ async def _channel_forever(
             now = clock()
             report = await deliver_due(outbox, channel, now, limit=limit)
             claimed = report.claimed
-            purged = 0 if keep_delivered is None else await outbox.purge_delivered(now - keep_delivered)
+            keep = keep_delivered() if callable(keep_delivered) else keep_delivered
+            purged = 0 if keep is None else await outbox.purge_delivered(now - keep)
             if report.claimed or purged:
                 log.info(
                     "leads (%s): %d delivered, %d to retry, %d rejected, %d purged",

@@ -12,10 +12,10 @@ from dataclasses import replace
 from bot.content.facts import HOTLINE_STATUS
 from bot.content.opening_hours import hotline_status
 from bot.content.scripts import (
-    ACUTE,
     DELETED,
     FALLBACK,
     FORM_NODE,
+    HELP,
     LANGUAGE_NODE,
     MENU,
     SOURCE_LANGUAGE,
@@ -40,10 +40,13 @@ from bot.engine.model import (
     RouteKind,
 )
 from bot.i18n import Catalogs, language_name
-from bot.understanding.acute import AcuteDetector
+from bot.understanding.acute import AcuteDetector, Alert
 from bot.understanding.router import Router, Vocabulary
+from bot.understanding.text import words as fold_words
 
 MENU_NODES = frozenset({START, MENU})
+# After the acute help, these would only repeat the way to help: the acute answer stands alone.
+NO_SECOND_ANSWER = frozenset({START, MENU, HELP})
 LANGUAGE_COMMANDS = frozenset({"sprak", "språk", "language"})
 LANGUAGE_ORDER = ("nb", "nn", "en")
 EDITED = "edited_message"
@@ -61,13 +64,10 @@ class Engine:
         """Whether the interest form is offered (only when leads can be delivered to staff)."""
         self._form = FormDialogue(self._t, self._menu_with_note)
         merged = scripts.for_routing()
-        self._router = Router(merged, Vocabulary(merged.synonyms, merged.ignore))
-        source_rules = scripts.language(SOURCE_LANGUAGE).acute
-        self._acute = {
-            lang: AcuteDetector(rules)
-            for lang, s in scripts.languages.items()
-            if (rules := s.acute or source_rules) is not None
-        }
+        self._router = Router(
+            merged, Vocabulary(merged.synonyms, merged.ignore, merged.generic, merged.english)
+        )
+        self._acute = _one_detector(scripts)
 
     def handle(self, state: ChatState, event: Event, now: dt.datetime | None = None) -> Outcome:
         """Answer one event; `now` (the adapter's clock) fills in what depends on the time of day."""
@@ -105,7 +105,7 @@ class Engine:
                     )
                 else:
                     note = _("I can only read text messages. Here is the menu:")
-                return self._menu_with_note(state, note)
+                return self._dead_end(state, note)
 
     def _in_form(self, state: ChatState, form: InterestForm, event: Event) -> Outcome:
         """While the form is open, text and its buttons answer it; anything else leaves it."""
@@ -114,8 +114,9 @@ class Engine:
                 return self._form.cancel(state)
             case ButtonPress(data=data) if isinstance(press := callbacks.parse(data), callbacks.FormChoice):
                 return self._form.choose(state, form, press.value)
-            case FreeText(text=text) if not self.is_acute(text):
-                return self._form.text(state, form, text[:MAX_TEXT_CHARS])
+            case FreeText(text=text) if (alert := self.alert(text)) is None or alert.weak:
+                answer = self._form.text(state, form, text[:MAX_TEXT_CHARS])
+                return answer if alert is None else self._acute_first(state, alert, answer)
             case NonText():
                 _ = self._t(state).gettext
                 return (
@@ -146,12 +147,12 @@ class Engine:
         if name in LANGUAGE_COMMANDS:
             return self._language_choice(state)
         if name == "avbryt":
-            return self._menu_with_note(state, _("There is nothing to cancel. Here is the menu:"))
+            return self._dead_end(state, _("There is nothing to cancel. Here is the menu:"))
         node = self.scripts.language(state.lang).command_node(name)
         if node is None:
             # The name is what the user typed after "/": escaped, and cut to Telegram's command length.
             shown = html.escape(name[:MAX_COMMAND_CHARS], quote=False)
-            return self._menu_with_note(
+            return self._dead_end(
                 state, _("I don't know the command /{command}. Here is the menu:").format(command=shown)
             )
         return self._show(state, node.id)
@@ -168,19 +169,45 @@ class Engine:
             return self._show(replace(state, lang=press.lang), MENU)
         # A button from an old message or an older version of the scripts: never an error.
         _ = self._t(state).gettext
-        return self._menu_with_note(state, _("That button is no longer in use. Here is the menu:"))
+        return self._dead_end(state, _("That button is no longer in use. Here is the menu:"))
 
-    def is_acute(self, text: str) -> bool:
-        """Whether a message reads as danger now, by any language's rules.
+    def alert(self, text: str) -> Alert | None:
+        """The acute alarm a message raises, by every language's rules at once.
 
         Whatever the chat's language: someone in danger writes as they speak (Bokmål in a Nynorsk
         chat, English in a Norwegian one), and recall comes first.
         """
-        return any(d.is_acute(text[:MAX_TEXT_CHARS]) for d in self._acute.values())
+        return self._acute.check(text[:MAX_TEXT_CHARS]) if self._acute is not None else None
+
+    def acute_nodes(self) -> frozenset[str]:
+        """The nodes an acute alarm can show (for staff tools and measurements)."""
+        return self._acute.nodes if self._acute is not None else frozenset()
+
+    def is_acute(self, text: str) -> bool:
+        """Whether a message raises any acute alarm, weak or strong."""
+        return self.alert(text) is not None
 
     def _free_text(self, state: ChatState, text: str) -> Outcome:
-        if self.is_acute(text):
-            return self._show(state, ACUTE, route="acute")
+        alert = self.alert(text)
+        if alert is not None and not alert.weak:
+            return self._show(state, alert.node, route="acute")
+        answer = self._understood(state, text)
+        return answer if alert is None else self._acute_first(state, alert, answer)
+
+    def _acute_first(self, state: ChatState, alert: Alert, answer: Outcome) -> Outcome:
+        """A weak danger cue: the acute help first, then the answer the message would get anyway."""
+        acute = self._show(state, alert.node, route="acute")
+        if answer.route == "fallback" or set(answer.nodes) & {alert.node, *NO_SECOND_ANSWER}:
+            return acute
+        return replace(
+            answer,
+            replies=(*acute.replies, *answer.replies),
+            route="acute",
+            nodes=(alert.node, *answer.nodes),
+        )
+
+    def _understood(self, state: ChatState, text: str) -> Outcome:
+        """The router's answer to free text: a node, "Mente du …?", or the honest fallback."""
         result = self._router.route(text, state.node)
         close = result.close_runners_up
         if close:
@@ -210,6 +237,17 @@ class Engine:
         node = self._node(state, node_id)
         new_state = state.at(node.id)
         return Outcome((self._render(new_state, node),), new_state, route=route, nodes=(node.id,))
+
+    def _dead_end(self, state: ChatState, note: str) -> Outcome:
+        """The menu after "I can't do that": it still shows the way to help, with the emergency number."""
+        _ = self._t(state).gettext
+        police = html.escape(
+            self.scripts.facts.display("emergency.police", state.lang, self.catalogs), quote=False
+        )
+        danger = _("If you or someone else is in danger now, call {police}.").format(
+            police=f"<b>{police}</b>"
+        )
+        return self._menu_with_note(state, f"{note}\n\n{danger}")
 
     def _menu_with_note(self, state: ChatState, note: str) -> Outcome:
         menu = self._node(state, MENU)
@@ -246,6 +284,23 @@ class Engine:
 
     def _t(self, state: ChatState) -> gettext.NullTranslations:
         return self.catalogs.get(state.lang)
+
+
+def _one_detector(scripts: Scripts) -> AcuteDetector | None:
+    """One detector for the rules of every language (each language may add its own acute.yaml)."""
+    rules = [s.acute for _, s in sorted(scripts.languages.items(), key=lambda i: i[0] != SOURCE_LANGUAGE)]
+    present = [r for r in rules if r is not None]
+    if not present:
+        return None
+    merged = present[0]
+    for other in present[1:]:
+        merged = merged.merged(other)
+    known: set[str] = set()
+    for script in scripts.languages.values():
+        known.update(fold_words(" ".join([*script.synonyms, *script.synonyms.values(), *script.ignore])))
+        for node in script.nodes.values():
+            known.update(fold_words(" ".join([node.title, node.text, *node.phrases, *node.keywords])))
+    return AcuteDetector(merged, known)
 
 
 def choose_language(language_code: str | None, available: Iterable[str]) -> str:

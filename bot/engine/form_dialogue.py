@@ -5,7 +5,7 @@ from __future__ import annotations
 import gettext
 import html
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.engine import callbacks
 from bot.engine.form import ACTOR_KINDS, FIELDS, MAX_ANSWER, MAX_MESSAGE, Field, InterestForm, check_answer
@@ -17,12 +17,29 @@ SKIP, YES, SEND, CHANGE, CANCEL = "skip", "yes", "send", "change", "cancel"
 FIELD_PREFIX = "field:"
 
 
+@dataclass(frozen=True)
+class LeadChannels:
+    """Which ways a sent form takes to Balansekunst's staff, so the thank-you can say so truthfully."""
+
+    email: bool = False
+    """E-mailed over SMTP (SMTP_HOST)."""
+    staff_chat: bool = False
+    """Posted in the staff's Telegram chat (STAFF_CHAT_ID)."""
+
+    def __bool__(self) -> bool:
+        return self.email or self.staff_chat
+
+
 class FormDialogue:
     """Pure like the engine: (state, answer) → replies and the new state."""
 
-    def __init__(self, translate: Translate, menu_with_note: MenuWithNote) -> None:
+    def __init__(
+        self, translate: Translate, menu_with_note: MenuWithNote, channels: LeadChannels | None = None
+    ) -> None:
         self._t = translate
         self._menu_with_note = menu_with_note
+        self.channels = channels
+        """Where sent forms go; None when not known (staff tools), and the thank-you names no channel."""
 
     def start(self, state: ChatState) -> Outcome:
         """Explain, then ask the first question."""
@@ -71,11 +88,9 @@ class FormDialogue:
         elif form.step == "consent" and value == YES:
             updated = replace(form, step="summary")
         elif form.step == "summary" and value == SEND:
-            _ = self._t(state).gettext
-            thanks = _(
-                "Thank you! Your interest is saved and will be e-mailed to Balansekunst now; if e-mail is "
-                "slow it is sent as soon as it goes through. They will contact {person} at {contact}."
-            ).format(person=html.escape(form.contact_person), contact=html.escape(form.contact))
+            thanks = self._thanks(state).format(
+                person=html.escape(form.contact_person), contact=html.escape(form.contact)
+            )
             done = replace(state, form=None)
             outcome = self._menu_with_note(done, thanks)
             return replace(outcome, effects=(SubmitLead(form, state.lang),), nodes=("skjema_sendt",))
@@ -96,6 +111,32 @@ class FormDialogue:
         _ = self._t(state).gettext
         return self._menu_with_note(
             replace(state, form=None), _("Cancelled. Nothing was saved or sent. Here is the menu:")
+        )
+
+    def _thanks(self, state: ChatState) -> str:
+        """The thank-you for a sent form, naming the way (or ways) it takes to staff."""
+        _ = self._t(state).gettext
+        channels = self.channels
+        if channels is not None and channels.email and channels.staff_chat:
+            return _(
+                "Thank you! Your interest is saved and goes to Balansekunst's staff by e-mail and in "
+                "their Telegram chat; if one is slow, it is sent as soon as it goes through. They will "
+                "contact {person} at {contact}."
+            )
+        if channels is not None and channels.email:
+            return _(
+                "Thank you! Your interest is saved and goes to Balansekunst's staff by e-mail; if e-mail "
+                "is slow, it is sent as soon as it goes through. They will contact {person} at {contact}."
+            )
+        if channels is not None and channels.staff_chat:
+            return _(
+                "Thank you! Your interest is saved and goes to Balansekunst's staff in their Telegram "
+                "chat; if Telegram is slow, it is sent as soon as it goes through. They will contact "
+                "{person} at {contact}."
+            )
+        return _(
+            "Thank you! Your interest is saved and will be passed on to Balansekunst's staff. They will "
+            "contact {person} at {contact}."
         )
 
     def _ask(self, state: ChatState, form: InterestForm, note: str | None = None) -> Outcome:

@@ -22,18 +22,19 @@ class StatsRecorder:
     def __init__(
         self,
         store: SqlStatsStore,
-        retention_days: int,
+        retention_days: int | Callable[[], int],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
+        """`retention_days` may be a function, read at each flush (served: privacy.stats_retention_days)."""
         self.counter = StatsCounter()
         self._store = store
-        self._retention = dt.timedelta(days=retention_days)
+        self._retention_days = retention_days
         self._clock = clock
         self._expired_on: dt.date | None = None
         self._flushing: asyncio.Task[None] | None = None
 
     @classmethod
-    def for_database(cls, engine: AsyncEngine, retention_days: int) -> StatsRecorder:
+    def for_database(cls, engine: AsyncEngine, retention_days: int | Callable[[], int]) -> StatsRecorder:
         """A recorder storing into the daily_stats table of `engine`'s database."""
         return cls(SqlStatsStore(engine), retention_days)
 
@@ -44,11 +45,15 @@ class StatsRecorder:
         if not counts and self._expired_on == today:
             return  # nothing to add, and old days were already deleted today
         try:
-            await self._store.add(counts, keep_from=today - self._retention)
+            await self._store.add(counts, keep_from=today - self._retention())
         except Exception:
             self.counter.give_back(counts)
             raise
         self._expired_on = today
+
+    def _retention(self) -> dt.timedelta:
+        days = self._retention_days() if callable(self._retention_days) else self._retention_days
+        return dt.timedelta(days=days)
 
     async def flush_forever(self, interval_seconds: float) -> None:
         """Flush every `interval_seconds` until cancelled; a database hiccup only delays the counts."""

@@ -52,19 +52,41 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Retention:
-    """How long things are kept, from the facts file (so the privacy text and the code agree)."""
+    """How long things are kept: the facts file's privacy.* figures, which /personvern shows too.
+
+    The one place the code reads them, so what the privacy text says and what is deleted cannot
+    drift apart (tests/content/test_privacy_figures.py compares them).
+    """
 
     chat: dt.timedelta
+    """A chat unused this long is deleted (privacy.retention_days)."""
     message_ids: dt.timedelta
+    """Message numbers are kept this long, for /slett (privacy.message_delete_hours)."""
+    leads: dt.timedelta = dt.timedelta(days=30)
+    """A delivered lead is deleted this long after delivery (privacy.leads_retention_days)."""
+    stats: dt.timedelta = dt.timedelta(days=400)
+    """The anonymous daily counts are kept this long (privacy.stats_retention_days)."""
 
     @classmethod
     def from_scripts(cls, scripts: Scripts) -> Retention:
-        """Read privacy.retention_days and privacy.message_delete_hours."""
-        days = scripts.facts.values["privacy.retention_days"]
-        hours = scripts.facts.values["privacy.message_delete_hours"]
-        if not isinstance(days, int) or not isinstance(hours, int):
-            raise TypeError("privacy.retention_days and privacy.message_delete_hours must be whole numbers")
-        return cls(dt.timedelta(days=days), dt.timedelta(hours=hours))
+        """The privacy.* figures of the facts file (whole numbers, as `check` insists)."""
+        keys = (
+            "privacy.retention_days",
+            "privacy.message_delete_hours",
+            "privacy.leads_retention_days",
+            "privacy.stats_retention_days",
+        )
+        figures = [scripts.facts.values.get(key) for key in keys]
+        numbers = [f for f in figures if isinstance(f, int) and not isinstance(f, bool)]
+        if len(numbers) != len(keys):
+            raise TypeError(f"{', '.join(keys)} must be whole numbers")
+        chat_days, message_hours, lead_days, stats_days = numbers
+        return cls(
+            dt.timedelta(days=chat_days),
+            dt.timedelta(hours=message_hours),
+            dt.timedelta(days=lead_days),
+            dt.timedelta(days=stats_days),
+        )
 
 
 class Conversations:

@@ -4,7 +4,8 @@ Each chat has a token bucket (FLOOD_BURST updates at once, refilled at FLOOD_PER
 person who is upset and types many short messages stays well inside it — nobody types more than
 one message a second for long, and Telegram splits a long pasted text into a handful of messages
 at most. A script sending dozens a second is not. Over the limit, the first update of a throttle
-period gets one short, warm "take a breath" reply, later ones are acknowledged and not answered,
+period gets one short, neutral reply (many messages came at once; send it again in a moment, and
+the emergency number), later ones are acknowledged and not answered,
 and a message that reads as acute danger is answered anyway.
 
 The buckets live in memory only, keyed by the raw chat id (never logged, never stored), and stay
@@ -14,6 +15,7 @@ bounded: a chat's bucket is dropped once it has had time to fill up again, and a
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections import OrderedDict
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from telegram.error import TelegramError
 
 from bot.engine.engine import Engine, choose_language
-from bot.engine.model import FreeText, Reply
+from bot.engine.model import Command, FreeText, Reply
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
 from bot.telegram.bot_api import BotApi
@@ -41,7 +43,7 @@ class _Bucket:
     at: float
     """When `tokens` was last brought up to date (the clock's seconds)."""
     warned: bool = False
-    """Whether this throttle period's "take a breath" reply was sent."""
+    """Whether this throttle period's "send it again in a moment" reply was sent."""
 
 
 class FloodBuckets:
@@ -145,6 +147,11 @@ class FloodGuard:
         if isinstance(event, FreeText) and self._engine().is_acute(event.text):
             self._count("acute_answered")  # someone in danger is never kept waiting
             return True
+        if isinstance(event, Command):
+            # /slett, /avbryt and the rest are few and deliberate: a frightened person who typed fast
+            # and then asks to delete everything must never be met by silence.
+            self._count("command_answered")
+            return True
         if incoming.callback_query_id is not None:
             try:
                 await stop_spinner(api, incoming.callback_query_id)
@@ -152,18 +159,28 @@ class FloodGuard:
                 log.info("a throttled button press could not be answered (%s)", type(error).__name__)
         if self._buckets.first_excess(incoming.chat_id):
             self._count("notified")
-            await self._take_a_breath(api, incoming)
+            await self._notify(api, incoming)
         else:
             self._count("ignored")
         return False
 
-    async def _take_a_breath(self, api: BotApi, incoming: Incoming) -> None:
+    async def _notify(self, api: BotApi, incoming: Incoming) -> None:
         """The one reply of a throttle period, in the language of the reader's Telegram app."""
         # The chat's own language choice is in the database, which a throttled update does not touch.
-        lang = choose_language(incoming.language_code, self._engine().scripts.languages)
+        scripts = self._engine().scripts
+        lang = choose_language(incoming.language_code, scripts.languages)
         _ = self._catalogs.get(lang).gettext
-        text = _(
-            "You are writing very fast. Take a breath – I will answer your next message in a little while."
+        police = html.escape(scripts.facts.display("emergency.police", lang, self._catalogs), quote=False)
+        text = "\n\n".join(
+            (
+                _(
+                    "Many messages arrived at once, so I could not answer all of them. Please wait a few "
+                    "seconds and send your question again, and I will answer it."
+                ),
+                _("If you or someone else is in danger now, call {police}.").format(
+                    police=f"<b>{police}</b>"
+                ),
+            )
         )
         try:
             await send_replies(api, incoming.chat_id, (Reply(text),), edit_message_id=None)

@@ -96,7 +96,11 @@ class Runtime:
         leads = None if outbox is None else OutboxLeads(outbox, [channel.name for channel in channels])
         key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
         pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
-        self.stats = StatsRecorder.for_database(database, settings.stats_retention_days)
+        # How long things are kept comes from the facts file, as /personvern says, read afresh each
+        # time: a figure staff change there takes effect without a restart.
+        self.stats = StatsRecorder.for_database(
+            database, lambda: Retention.from_scripts(self.engine.scripts).stats.days
+        )
         self.turns = chat_turns(self.store, database)
         conversations = Conversations(
             lambda: self.engine, self.turns, pseudonyms, leads=leads, stats=self.stats.counter
@@ -126,7 +130,7 @@ class Runtime:
                         channels,
                         settings.delivery_interval_seconds,
                         lambda: dt.datetime.now(dt.UTC),
-                        keep_delivered=dt.timedelta(days=settings.leads_retention_days),
+                        keep_delivered=lambda: Retention.from_scripts(self.engine.scripts).leads,
                     ),
                     name="lead delivery",
                 )

@@ -1,38 +1,44 @@
 """Is someone in danger right now? Checked before any other routing, with recall first.
 
-The rules are data (dialogues/<lang>/acute.yaml): a message is acute when, for one rule, it
-contains a phrase from every group. Phrases match whole folded words; a word ending in `*`
-matches any word starting with it; longer words tolerate a typo.
+The rules are data (dialogues/<lang>/acute.yaml): named concepts (lists of phrases) and alarms
+that combine them. An alarm fires when the message holds a phrase of every concept in its
+`when` and of none in its `unless`. A strong alarm answers with the acute node alone; a weak one
+shows the acute help first and then the ordinary answer, since a false alarm costs one message
+and a miss can cost a life. Idioms ("døde av latter") are taken out of the message first, so
+their words raise no alarm; a past-time word switches off only the alarms that say so.
+
+Phrases match whole folded words; a word ending in `*` matches any word starting with it; longer
+words tolerate a typo. Every language's rules are joined into one detector.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
 from bot.content.scripts import AcuteRules
 from bot.understanding.text import words
 
-TYPO_MIN_LENGTH = 5
+TYPO_MIN_LENGTH = 6  # shorter words are too often other real words ("satt" is not "slått")
 TYPO_RATIO = 85
+WORD_CACHE_SIZE = 50_000
 
 Phrase = tuple[str, ...]
+# Laughing emoji say "this is a joke" as plainly as "lol"; words() would drop them.
+_LAUGHTER = str.maketrans({e: " lol " for e in "😂🤣😆😹💀😅😜🙃"})
 
 
-def _word_matches(pattern: str, word: str) -> bool:
-    if pattern.endswith("*"):
-        return word.startswith(pattern[:-1])
-    if pattern == word:
-        return True
-    # A typo rarely hits the first letter; requiring it keeps "åpen" from matching "våpen".
-    return (
-        len(pattern) >= TYPO_MIN_LENGTH
-        and len(word) >= TYPO_MIN_LENGTH - 1
-        and word[0] == pattern[0]
-        and fuzz.ratio(pattern, word) >= TYPO_RATIO
-    )
+@dataclass(frozen=True)
+class Alert:
+    """What the detector found: the acute node to show, and whether the cue was weak."""
+
+    node: str
+    weak: bool
+    because: tuple[str, ...] = ()
+    """The concepts that raised it (for staff: `balansebot route` shows them)."""
 
 
 def _phrase(text: str) -> Phrase:
@@ -45,38 +51,112 @@ def _phrase(text: str) -> Phrase:
     return tuple(parts)
 
 
-def _found(phrase: Phrase, where: Mapping[str, set[int]]) -> bool:
-    """True when the phrase's words stand one after another somewhere in the message."""
-    return any(
-        all(start + offset in where.get(part, ()) for offset, part in enumerate(phrase[1:], start=1))
-        for start in where.get(phrase[0], ())
-    )
+class _WordMatcher:
+    """Which pattern words a message word matches: exactly, as a prefix (`voldta*`), or with a typo."""
+
+    def __init__(self, patterns: Iterable[str], known_words: frozenset[str]) -> None:
+        self._known = known_words
+        self._exact: set[str] = set()
+        self._prefixes: set[str] = set()
+        self._fuzzy: dict[str, list[str]] = defaultdict(list)  # by first letter
+        for pattern in set(patterns):
+            if pattern.endswith("*"):
+                self._prefixes.add(pattern[:-1])
+                continue
+            self._exact.add(pattern)
+            if len(pattern) >= TYPO_MIN_LENGTH:
+                self._fuzzy[pattern[0]].append(pattern)
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def matches(self, word: str) -> tuple[str, ...]:
+        """The pattern words (prefixes with their '*') that `word` stands for."""
+        found = self._cache.get(word)
+        if found is None:
+            found = self._match(word)
+            if len(self._cache) >= WORD_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[word] = found
+        return found
+
+    def _match(self, word: str) -> tuple[str, ...]:
+        hits = [word] if word in self._exact else []
+        hits += [word[:end] + "*" for end in range(1, len(word) + 1) if word[:end] in self._prefixes]
+        # A real word is no typo: "skriver" is not "skriker", "åpen" is not "våpen".
+        if len(word) >= TYPO_MIN_LENGTH - 1 and word not in self._known:
+            # A typo rarely hits the first letter; requiring it keeps "åpen" from matching "våpen".
+            hits += [
+                p for p in self._fuzzy.get(word[0], ()) if p != word and fuzz.ratio(p, word) >= TYPO_RATIO
+            ]
+        return tuple(hits)
 
 
 class AcuteDetector:
-    """Recognises messages that say someone is in danger now."""
+    """Recognises messages that say someone is in danger now, in any language of the scripts."""
 
-    def __init__(self, rules: AcuteRules) -> None:
+    def __init__(self, rules: AcuteRules, known_words: Iterable[str] = ()) -> None:
         self.node = rules.node
-        self._rules = [[[_phrase(p) for p in group] for group in rule] for rule in rules.rules]
-        self._never = [_phrase(p) for p in rules.never_when]
-        # Pattern words by first letter: each message word is compared only with its bucket, once.
-        self._by_letter: dict[str, set[str]] = defaultdict(set)
-        for phrase in [*self._never, *(p for rule in self._rules for group in rule for p in group)]:
-            for part in phrase:
-                self._by_letter[part[0]].add(part)
+        self.nodes = frozenset({rules.node, *(a.node for a in rules.alarms)})
+        """Every node an alarm can show."""
+        self._concepts: dict[str, dict[str, list[Phrase]]] = {}  # phrases by their first word
+        for name, phrases in rules.concepts.items():
+            by_first = self._concepts.setdefault(name, defaultdict(list))
+            for phrase in filter(None, map(_phrase, phrases)):
+                by_first[phrase[0]].append(phrase)
+        self._alarms = sorted(rules.alarms, key=lambda a: a.weak)  # strong alarms are tried first
+        self._not_danger = tuple(p for p in map(_phrase, rules.not_danger) if p)
+        all_phrases = [
+            *self._not_danger,
+            *(p for by_first in self._concepts.values() for ps in by_first.values() for p in ps),
+        ]
+        patterns = {part for phrase in all_phrases for part in phrase}
+        self._matcher = _WordMatcher(patterns, frozenset(known_words) - patterns)
 
-    def is_acute(self, text: str) -> bool:
-        """True when the message matches a rule and no 'never when' phrase."""
-        message = words(text)
+    def check(self, text: str) -> Alert | None:
+        """The alarm this message raises, strong ones first; None when it reads as no danger."""
+        message = words(text.translate(_LAUGHTER))
         if not message:
-            return False
-        # Where each pattern word matches: phrases are then tried only where their first word is.
+            return None
+        where = self._positions(message)
+        masked = {pos for phrase in self._not_danger for pos in _spans(phrase, where)}
+        if masked:
+            where = {part: spots - masked for part, spots in where.items()}
+        found: dict[str, set[int]] = {}
+
+        def at(concept: str) -> set[int]:
+            if concept not in found:
+                by_first = self._concepts.get(concept, {})
+                starts = by_first.keys() & where.keys() if len(by_first) > len(where) else where.keys()
+                found[concept] = {
+                    pos for first in starts for p in by_first.get(first, ()) for pos in _spans(p, where)
+                }
+            return found[concept]
+
+        for alarm in self._alarms:
+            if not all(at(c) for c in alarm.when) or any(at(c) for c in alarm.unless):
+                continue
+            if alarm.near is None or _close(alarm.near, [at(c) for c in alarm.when]):
+                return Alert(alarm.node, alarm.weak, alarm.when)
+        return None
+
+    def _positions(self, message: list[str]) -> dict[str, set[int]]:
+        """Where each pattern word matches in the message."""
         where: dict[str, set[int]] = defaultdict(set)
         for position, word in enumerate(message):
-            for part in self._by_letter.get(word[0], ()):
-                if _word_matches(part, word):
-                    where[part].add(position)
-        if any(_found(p, where) for p in self._never):
-            return False
-        return any(all(any(_found(p, where) for p in group) for group in rule) for rule in self._rules)
+            for part in self._matcher.matches(word):
+                where[part].add(position)
+        return where
+
+
+def _spans(phrase: Phrase, where: Mapping[str, set[int]]) -> set[int]:
+    """The positions the phrase covers wherever its words stand one after another in the message."""
+    covered: set[int] = set()
+    for start in where.get(phrase[0], ()):
+        if all(start + offset in where.get(part, ()) for offset, part in enumerate(phrase[1:], start=1)):
+            covered.update(range(start, start + len(phrase)))
+    return covered
+
+
+def _close(window: int, positions: list[set[int]]) -> bool:
+    """Whether every concept has a word within `window` words of some word of the first one."""
+    first, *others = positions
+    return any(all(any(abs(q - p) <= window for q in spots) for spots in others) for p in first)

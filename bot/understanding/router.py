@@ -18,7 +18,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.content.scripts import LanguageScript, ScriptNode
-from bot.understanding.text import compound_parts, fold, stem, words
+from bot.understanding.text import compound_parts, fold, stem, stem_english, words
 
 KEYWORD_WEIGHT = 2.0  # a keyword is a stronger hint than a word in an example phrase
 TITLE_WEIGHT = 1.0
@@ -27,6 +27,9 @@ PAIR_WEIGHT = 1.0  # two neighbouring words ("vet ikke", "hvem … ringe") count
 # A word that recurs across a node's phrases is central to it, so term frequency saturates slowly.
 BM25_K1, BM25_B = 2.0, 0.75
 MIN_SCORE = 3.4  # below this the best guess is not good enough to answer with
+# Each word nothing could explain raises the bar: a message mostly about something else ("hva koster
+# billetten til konserten på lørdag") is not answered from the one word it shares with a node.
+UNKNOWN_PENALTY, MAX_PENALTY = 0.4, 3.0  # long stories keep most of their score: they matter most
 AMBIGUOUS_RATIO = 0.9  # a runner-up this close to the best → ask which one was meant
 CONTEXT_BOOST = 1.15  # a short follow-up usually belongs to the topic the reader is in
 MIN_FUZZY_LENGTH = 5  # shorter words are too often other real words to be corrected
@@ -43,6 +46,10 @@ class Vocabulary:
 
     synonyms: Mapping[str, str]
     ignore: frozenset[str]
+    generic: frozenset[str] = frozenset()
+    """Words that count only beside a word of the scripts' topics (see words.yaml)."""
+    english: frozenset[str] = frozenset()
+    """Phrases and keywords written in English: stemmed as English ("harassing" → "harass")."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +66,18 @@ class RouteResult:
     """The ranked candidates; `best` is None when nothing is good enough."""
 
     candidates: tuple[Match, ...]
+    unknown: int = 0
+    """How many meaningful words of the message nothing could explain."""
+
+    @property
+    def bar(self) -> float:
+        """The score the best candidate needs: higher when much of the message was not understood."""
+        return MIN_SCORE + min(self.unknown * UNKNOWN_PENALTY, MAX_PENALTY)
 
     @property
     def best(self) -> Match | None:
         """The winning candidate, if it clears the bar."""
-        return self.candidates[0] if self.candidates and self.candidates[0].score >= MIN_SCORE else None
+        return self.candidates[0] if self.candidates and self.candidates[0].score >= self.bar else None
 
     @property
     def close_runners_up(self) -> tuple[Match, ...]:
@@ -90,7 +104,11 @@ class Router:
         self._vocabulary = Vocabulary(
             {fold(k): fold(v) for k, v in vocabulary.synonyms.items()},
             frozenset(fold(w) for w in vocabulary.ignore),
+            frozenset(fold(w) for w in vocabulary.generic),
+            vocabulary.english,
         )
+        self._generic = frozenset(stem(self._vocabulary.synonyms.get(w, w)) for w in self._vocabulary.generic)
+        self._common_stems = frozenset(stem(w) for w in self._vocabulary.ignore)
         nodes = script.nodes.values()
         self._topics = {n.id: n.topic for n in nodes}
         self._titles = {n.id: frozenset(t for t, means in self._tokens(n.title) if means) for n in nodes}
@@ -130,7 +148,7 @@ class Router:
         # "trakassering?" names a node, but its words are in every node and so score low: still answer.
         if scores and scores[0].score < MIN_SCORE and not unknown and self._names(query, scores[0].node):
             scores[0] = replace(scores[0], score=MIN_SCORE)
-        return RouteResult(tuple(scores[:MAX_CANDIDATES]))
+        return RouteResult(tuple(scores[:MAX_CANDIDATES]), unknown)
 
     def _names(self, query: Terms, node_id: str) -> bool:
         """Whether the message's words are all in the node's title."""
@@ -149,6 +167,8 @@ class Router:
         for word in words(text):
             word = self._vocabulary.synonyms.get(word, word)
             term, means = stem(word), self._means(word)
+            if term not in self._lexicon and (english := stem_english(word)) in self._lexicon:
+                term = english
             if means and term not in self._lexicon:
                 # A typo of a known word is likelier than a compound of two known words.
                 corrected = self._correct(word)
@@ -163,7 +183,15 @@ class Router:
         for pair in _pairs(tokens):
             if pair in self._lexicon:
                 found[pair] += 1
+        if unknown and all(self._is_generic(term) for term in found):
+            # Only everyday words were understood, beside words the scripts do not know: "hva koster
+            # billetten", "hvor søker jeg stipend" are not about this bot's topics.
+            return {}, unknown
         return dict(found), unknown
+
+    def _is_generic(self, term: str) -> bool:
+        """A stem, or a pair of stems, made only of generic words (and common ones)."""
+        return all(part in self._generic for part in term.split(" ") if part not in self._common_stems)
 
     def _correct(self, word: str) -> str | None:
         """The known stem a typo most likely meant, if one is close enough."""
@@ -193,10 +221,11 @@ class Router:
 
     def _tokens(self, text: str) -> list[tuple[str, bool]]:
         """Each word's stem (after synonyms), and whether the word can tell topics apart."""
+        stemmer = stem_english if text in self._vocabulary.english else stem
         tokens = []
         for word in words(text):
             word = self._vocabulary.synonyms.get(word, word)
-            tokens.append((stem(word), self._means(word)))
+            tokens.append((stemmer(word), self._means(word)))
         return tokens
 
     def _means(self, word: str) -> bool:

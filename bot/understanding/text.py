@@ -58,6 +58,19 @@ def stem(word: str) -> str:
     return _DROPPED_E.sub("", current)
 
 
+_english = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=50_000)
+def stem_english(word: str) -> str:
+    """The English stem of a folded word ("harassing", "harassed" → "harass")."""
+    return str(_english.stemWord(word))
+
+
+STEMMERS = {"norwegian": stem, "english": stem_english}
+"""The stemmers a language's words.yaml may name (`stemmer: english`)."""
+
+
 def compound_parts(word: str, lexicon: frozenset[str]) -> tuple[str, ...]:
     """Split a compound into known stems ("balansemerket" → balans, merk) when it can be done.
 

@@ -250,7 +250,7 @@ STATUS = [
         1,
         {
             "nb": "Den er åpen nå, til kl. 16.00.",
-            "nn": "Han er open no, til kl. 16.00.",
+            "nn": "Telefonen er open no, til kl. 16.00.",
             "en": "It is open now, until 16:00.",
         },
     ),
@@ -259,7 +259,7 @@ STATUS = [
         1,
         {
             "nb": "Den er åpen nå, til kl. 16.00.",
-            "nn": "Han er open no, til kl. 16.00.",
+            "nn": "Telefonen er open no, til kl. 16.00.",
             "en": "It is open now, until 16:00.",
         },
     ),
@@ -269,7 +269,7 @@ STATUS = [
         {
             "nb": "Den er stengt nå og åpner i dag kl. 09.00. "
             "Legger du igjen en beskjed nå, blir du kontaktet innen i morgen.",
-            "nn": "Han er stengd no og opnar i dag kl. 09.00. "
+            "nn": "Telefonen er stengd no og opnar i dag kl. 09.00. "
             "Legg du att ein beskjed no, blir du kontakta innan i morgon.",
             "en": "It is closed now and opens today at 09:00. "
             "If you leave a message now, someone will get back to you by tomorrow.",
@@ -281,7 +281,7 @@ STATUS = [
         {
             "nb": "Den er stengt nå og åpner igjen i morgen kl. 09.00. "
             "Legger du igjen en beskjed nå, blir du kontaktet innen i morgen.",
-            "nn": "Han er stengd no og opnar igjen i morgon kl. 09.00. "
+            "nn": "Telefonen er stengd no og opnar igjen i morgon kl. 09.00. "
             "Legg du att ein beskjed no, blir du kontakta innan i morgon.",
             "en": "It is closed now and opens again tomorrow at 09:00. "
             "If you leave a message now, someone will get back to you by tomorrow.",
@@ -293,7 +293,7 @@ STATUS = [
         {
             "nb": "Den er stengt nå og åpner igjen mandag 12. januar kl. 09.00. "
             "Legger du igjen en beskjed nå, blir du kontaktet innen mandag 12. januar.",
-            "nn": "Han er stengd no og opnar igjen måndag 12. januar kl. 09.00. "
+            "nn": "Telefonen er stengd no og opnar igjen måndag 12. januar kl. 09.00. "
             "Legg du att ein beskjed no, blir du kontakta innan måndag 12. januar.",
             "en": "It is closed now and opens again on Monday 12 January at 09:00. "
             "If you leave a message now, someone will get back to you by Monday 12 January.",
@@ -305,7 +305,7 @@ STATUS = [
         {
             "nb": "Den er stengt nå og åpner igjen mandag 28. desember kl. 09.00. "
             "Legger du igjen en beskjed nå, blir du kontaktet innen tirsdag 29. desember.",
-            "nn": "Han er stengd no og opnar igjen måndag 28. desember kl. 09.00. "
+            "nn": "Telefonen er stengd no og opnar igjen måndag 28. desember kl. 09.00. "
             "Legg du att ein beskjed no, blir du kontakta innan tysdag 29. desember.",
             "en": "It is closed now and opens again on Monday 28 December at 09:00. "
             "If you leave a message now, someone will get back to you by Tuesday 29 December.",
@@ -317,7 +317,7 @@ STATUS = [
         {
             "nb": "Den er stengt nå og åpner igjen tirsdag 18. mai kl. 09.00. "
             "Legger du igjen en beskjed nå, blir du kontaktet innen tirsdag 18. mai.",
-            "nn": "Han er stengd no og opnar igjen tysdag 18. mai kl. 09.00. "
+            "nn": "Telefonen er stengd no og opnar igjen tysdag 18. mai kl. 09.00. "
             "Legg du att ein beskjed no, blir du kontakta innan tysdag 18. mai.",
             "en": "It is closed now and opens again on Tuesday 18 May at 09:00. "
             "If you leave a message now, someone will get back to you by Tuesday 18 May.",

@@ -10,8 +10,11 @@ from bot.content.scripts import Scripts
 from bot.engine import callbacks
 from bot.engine.engine import Engine
 from bot.engine.form import InterestForm
+from bot.engine.form_dialogue import LeadChannels
+from bot.engine.lead_form import LeadFormEngine, engine_for
 from bot.engine.model import ButtonPress, ChatState, Command, Event, FreeText, NonText, Outcome, SubmitLead
 from bot.i18n import Catalogs
+from bot.settings import ServeSettings
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +164,98 @@ def test_form_in_english(engine: Engine) -> None:
     chat = Chat(engine, ChatState(node="merket_soke", lang="en"))
     assert "1/6" in chat(ButtonPress(callbacks.goto("skjema")))
     assert "What is the name" in chat.last.replies[-1].text if chat.last else False
+
+
+def sent(engine: Engine, lang: str = "nb") -> str:
+    """The thank-you after filling in and sending the whole form in `lang`."""
+    chat = Chat(engine, ChatState(node="merket_soke", lang=lang))
+    chat(ButtonPress(callbacks.goto("skjema")))
+    chat(FreeText("Testkoret"))
+    chat(ButtonPress(callbacks.form("performing")))
+    chat(FreeText("25"))
+    chat(FreeText("Kari Nordmann"))
+    chat(FreeText("kari@example.no"))
+    chat(ButtonPress(callbacks.form("skip")))
+    chat(ButtonPress(callbacks.form("yes")))
+    chat(ButtonPress(callbacks.form("send")))
+    assert chat.last is not None and chat.last.nodes == ("skjema_sendt",)
+    assert isinstance(chat.last.effects[0], SubmitLead)
+    return chat.last.replies[0].text
+
+
+EMAIL, STAFF_CHAT, BOTH = (
+    LeadChannels(email=True),
+    LeadChannels(staff_chat=True),
+    LeadChannels(email=True, staff_chat=True),
+)
+
+
+@pytest.mark.parametrize(
+    ("channels", "lang", "says", "never"),
+    [
+        (EMAIL, "nb", ["går til de ansatte i Balansekunst på e-post.", "Går e-posten tregt"], ["Telegram"]),
+        (EMAIL, "nn", ["går til dei tilsette i Balansekunst på e-post."], ["Telegram"]),
+        (EMAIL, "en", ["goes to Balansekunst's staff by e-mail;"], ["Telegram"]),
+        (STAFF_CHAT, "nb", ["går til de ansatte i Balansekunst i Telegram-chatten deres."], ["e-post"]),
+        (STAFF_CHAT, "nn", ["går til dei tilsette i Balansekunst i Telegram-chatten deira."], ["e-post"]),
+        (STAFF_CHAT, "en", ["goes to Balansekunst's staff in their Telegram chat;"], ["e-mail"]),
+        (BOTH, "nb", ["på e-post og i Telegram-chatten deres"], []),
+        (BOTH, "nn", ["på e-post og i Telegram-chatten deira"], []),
+        (BOTH, "en", ["by e-mail and in their Telegram chat"], []),
+    ],
+)
+def test_the_thank_you_names_the_channels_that_are_set_up(
+    scripts: Scripts, catalogs: Catalogs, channels: LeadChannels, lang: str, says: list[str], never: list[str]
+) -> None:
+    thanks = sent(LeadFormEngine(scripts, catalogs, channels=channels), lang)
+    for text in says:
+        assert text in thanks, (lang, thanks)
+    for text in never:
+        assert text not in thanks, (lang, thanks)
+    assert "Kari Nordmann" in thanks and "kari@example.no" in thanks
+
+
+def test_without_a_channel_the_form_is_not_offered(scripts: Scripts, catalogs: Catalogs) -> None:
+    engine = LeadFormEngine(scripts, catalogs, channels=LeadChannels())
+    assert not engine.lead_form
+    page = engine.handle(ChatState(), ButtonPress(callbacks.goto("merket_soke")))
+    assert callbacks.goto("skjema") not in [b.callback_data for row in page.replies[0].keyboard for b in row]
+
+
+def test_staff_tools_name_no_channel(engine: Engine) -> None:
+    thanks = sent(engine)
+    assert "blir gitt videre til de ansatte i Balansekunst" in thanks
+    assert "e-post" not in thanks and "Telegram" not in thanks
+
+
+def test_live_reload_keeps_the_channels(scripts: Scripts, catalogs: Catalogs) -> None:
+    served = engine_for(scripts, LeadFormEngine(scripts, catalogs, channels=STAFF_CHAT))
+    assert isinstance(served, LeadFormEngine) and served.channels == STAFF_CHAT
+    assert "Telegram-chatten" in sent(served)
+    plain = engine_for(scripts, Engine(scripts, catalogs, lead_form=True))
+    assert type(plain) is Engine and plain.lead_form
+
+
+@pytest.mark.parametrize(
+    ("environment", "channels"),
+    [
+        ({"SMTP_HOST": "smtp.example.org", "LEADS_EMAIL_FROM": "bot@example.org"}, EMAIL),
+        ({"STAFF_CHAT_ID": "-1001234567890"}, STAFF_CHAT),
+        (
+            {"SMTP_HOST": "smtp.example.org", "LEADS_EMAIL_FROM": "bot@example.org", "STAFF_CHAT_ID": "-100"},
+            BOTH,
+        ),
+        ({}, LeadChannels()),
+    ],
+)
+def test_the_settings_say_which_channels(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], channels: LeadChannels
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123456:" + "A" * 35)
+    for name in ("SMTP_HOST", "LEADS_EMAIL_FROM", "STAFF_CHAT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = ServeSettings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.lead_channels == channels
+    assert settings.delivers_leads is bool(channels)

@@ -88,16 +88,20 @@ def plain(reply: Reply) -> str:
 @pytest.mark.parametrize(
     ("node", "facts"),
     [
-        ("telefon", ["400 38 800", "hverdager", "09.00–16.00", "1 virkedag"]),
-        ("telefon_samtalen", ["Advokatene Graasvold & Stenvaag", "anonym"]),
+        ("telefon", ["400 38 800", "mandag–fredag", "09.00–16.00", "én virkedag"]),
+        ("telefon_samtalen", ["Advokatene Graasvold & Stenvaag", "anonym", "taushetsplikt", "400 38 800"]),
         ("merket_soke", ["hei@balansekunstprosjektet.no"]),
-        ("merket_kurs", ["3"]),
-        ("merket_tildeling", ["1 år"]),
+        ("merket_kurs", ["tre timer"]),
+        ("merket_tildeling", ["ett år"]),
         ("akutt", ["112", "113", "116 117"]),
         ("start", ["112", "anonym"]),
         ("om", ["2009", "over 100"]),
         ("merket_piloter", ["Scenekunstbruket", "Musikkutstyrsordningen", "Norske Billedkunstnere"]),
-        ("personvern", ["30 dager", "48 timer", "ikke", "ende-til-ende-kryptert"]),
+        (
+            "personvern",
+            ["30 dager", "48 timer", "ikke", "ende-til-ende-kryptert", "hei@balansekunstprosjektet.no"],
+        ),
+        ("personvern_mer", ["30 dager etter", "400 dager", "Datatilsynet", "Balansekunst"]),
     ],
 )
 def test_facts_are_present_where_promised(replies: dict[str, Reply], node: str, facts: list[str]) -> None:

@@ -257,7 +257,7 @@ def test_matching_ignores_case_spacing_html_dashes_and_quotes(tmp_path: Path, fo
                 expect:
                   - "RING   400 38 800"
                   - "<b>Rådgivningstelefonen</b>"
-                  - Åpent hverdager kl. 09.00-16.00
+                  - Åpent mandag-fredag kl. 09.00-16.00
                   - "Du trenger ikke ha en \\"sak\\""
               - press: hva skjer når jeg ringer?
                 node: telefon_samtalen

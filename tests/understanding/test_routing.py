@@ -52,8 +52,8 @@ def test_top1_accuracy_is_above_the_bar(report: Report) -> None:
 
 
 def test_every_acute_message_gets_acute_help_and_nothing_else_does(report: Report) -> None:
-    assert [v.example.text for v in report.acute_misses(ACUTE)] == []
-    assert [v.example.text for v in report.false_alarms(ACUTE)] == []
+    assert [v.example.text for v in report.acute_misses()] == []
+    assert [v.example.text for v in report.false_alarms()] == []
     assert sum(v.example.expect == ACUTE for v in report.verdicts) >= 40
 
 
@@ -70,8 +70,8 @@ def test_heldout_set_generalises(engine: Engine) -> None:
     heldout = evaluate(engine, load_examples(HELDOUT))
     print(f"held-out top-1 accuracy {heldout.accuracy:.1%}\n{describe(heldout)}")
     assert heldout.accuracy >= HELDOUT_BAR, describe(heldout)
-    assert heldout.acute_misses(ACUTE) == []
-    assert heldout.false_alarms(ACUTE) == []
+    assert heldout.acute_misses() == []
+    assert heldout.false_alarms() == []
 
 
 def test_ordinary_questions_about_violence_are_not_alarms(engine: Engine) -> None:
@@ -152,4 +152,7 @@ def test_a_wrong_answer_is_fixed_by_editing_only_a_dialogue_file(
 def test_confusion_command_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["confusion"]) == 0
     out = capsys.readouterr().out
-    assert "top-1 accuracy" in out and "acute missed 0, false alarms 0" in out
+    assert "top-1 accuracy" in out and "acute recall 100.0% (0 missed)" in out
+    assert all(
+        f" {category} " in out for category in ("acute", "trap", "disclosure", "out_of_scope", "topic")
+    )
