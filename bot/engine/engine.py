@@ -96,7 +96,7 @@ class Engine:
             case ButtonPress(data=data):
                 return self._press(state, data)
             case FreeText(text=text):
-                return self._free_text(state, text[:MAX_TEXT_CHARS])
+                return self._free_text(state, _clip(text))
             case NonText(kind=kind):
                 _ = self._t(state).gettext
                 if kind == EDITED:
@@ -177,7 +177,7 @@ class Engine:
         Whatever the chat's language: someone in danger writes as they speak (Bokmål in a Nynorsk
         chat, English in a Norwegian one), and recall comes first.
         """
-        return self._acute.check(text[:MAX_TEXT_CHARS]) if self._acute is not None else None
+        return self._acute.check(_clip(text)) if self._acute is not None else None
 
     def acute_nodes(self) -> frozenset[str]:
         """The nodes an acute alarm can show (for staff tools and measurements)."""
@@ -321,3 +321,11 @@ def _fill_status(text: str, status: str | None) -> str:
     if status is None:
         return _STATUS_LINE.sub("", text)
     return text.replace(HOTLINE_STATUS_SLOT, html.escape(status, quote=False))
+
+
+def _clip(text: str) -> str:
+    """A message cut to Telegram's length at a space, so no half word is left to misread."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    cut = text[:MAX_TEXT_CHARS]
+    return cut.rsplit(maxsplit=1)[0] if not text[MAX_TEXT_CHARS].isspace() and " " in cut else cut

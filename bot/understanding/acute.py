@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from bot.content.scripts import AcuteRules
-from bot.understanding.text import words
+from bot.understanding.text import is_everyday_word, words
 
 TYPO_MIN_LENGTH = 6  # shorter words are too often other real words ("satt" is not "slått")
 TYPO_RATIO = 85
@@ -81,8 +81,8 @@ class _WordMatcher:
     def _match(self, word: str) -> tuple[str, ...]:
         hits = [word] if word in self._exact else []
         hits += [word[:end] + "*" for end in range(1, len(word) + 1) if word[:end] in self._prefixes]
-        # A real word is no typo: "skriver" is not "skriker", "åpen" is not "våpen".
-        if len(word) >= TYPO_MIN_LENGTH - 1 and word not in self._known:
+        # A real word is no typo: "skriver" is not "skriker", "åpen" is not "våpen", "fader" not "fråder".
+        if len(word) >= TYPO_MIN_LENGTH - 1 and word not in self._known and not is_everyday_word(word):
             # A typo rarely hits the first letter; requiring it keeps "åpen" from matching "våpen".
             hits += [
                 p for p in self._fuzzy.get(word[0], ()) if p != word and fuzz.ratio(p, word) >= TYPO_RATIO

@@ -18,7 +18,15 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.content.scripts import LanguageScript, ScriptNode
-from bot.understanding.text import compound_parts, fold, stem, stem_english, words
+from bot.understanding.text import (
+    compound_parts,
+    fold,
+    is_english_word,
+    is_everyday_word,
+    stem,
+    stem_english,
+    words,
+)
 
 KEYWORD_WEIGHT = 2.0  # a keyword is a stronger hint than a word in an example phrase
 TITLE_WEIGHT = 1.0
@@ -36,6 +44,9 @@ MIN_FUZZY_LENGTH = 5  # shorter words are too often other real words to be corre
 SHORT_WORD, LONG_WORD = 7, 9  # typos allowed: one slip (a swap counts as one); two from LONG_WORD letters
 FUZZY_PREFIX = 2  # typos rarely hit the first letters, and requiring them blocks iphone → phone
 MAX_CANDIDATES = 5
+# A message that holds one of a node's phrases word for word ("ingen tror på meg") means that node,
+# even when every word in it is a common one the scores cannot see.
+WHOLE_PHRASE_BONUS, WHOLE_PHRASE_MIN_WORDS = 4.0, 3
 
 Terms = dict[str, float]
 
@@ -118,6 +129,12 @@ class Router:
         self._surface: dict[str, list[str]] = defaultdict(list)  # known words by their first letters
         for word in sorted({w for n in nodes for w in self._node_words(n)} | set(self._vocabulary.synonyms)):
             self._surface[word[:FUZZY_PREFIX]].append(word)
+        self._whole_phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for node in nodes:
+            for phrase in node.phrases:
+                said = self._said(phrase)
+                if len(said) >= WHOLE_PHRASE_MIN_WORDS:
+                    self._whole_phrases[said[0]].append((said, node.id))
         self._docs: dict[str, Terms] = {}
         for node_id, terms in raw_docs.items():
             doc: Terms = defaultdict(float)
@@ -134,12 +151,13 @@ class Router:
     def route(self, text: str, current_node: str | None = None) -> RouteResult:
         """Rank nodes for a message; the current node's topic breaks near-ties."""
         query, unknown = self._read(text)
-        if not query:
+        if not query and not self._whole_phrase_nodes(text):
             return RouteResult(())
         current_topic = self._topics.get(current_node or "")
+        said = self._whole_phrase_nodes(text)
         scores = []
         for node_id, doc in self._docs.items():
-            score = self._bm25(query, doc)
+            score = self._bm25(query, doc) + (WHOLE_PHRASE_BONUS if node_id in said else 0.0)
             if score > 0 and current_topic is not None and self._topics[node_id] == current_topic:
                 score *= CONTEXT_BOOST
             if score > 0:
@@ -149,6 +167,20 @@ class Router:
         if scores and scores[0].score < MIN_SCORE and not unknown and self._names(query, scores[0].node):
             scores[0] = replace(scores[0], score=MIN_SCORE)
         return RouteResult(tuple(scores[:MAX_CANDIDATES]), unknown)
+
+    def _said(self, text: str) -> tuple[str, ...]:
+        """A text's folded words with synonyms applied: Nynorsk and Bokmål phrases meet."""
+        return tuple(self._vocabulary.synonyms.get(w, w) for w in words(text))
+
+    def _whole_phrase_nodes(self, text: str) -> frozenset[str]:
+        """The nodes one of whose phrases the message holds word for word."""
+        said = self._said(text)
+        return frozenset(
+            node_id
+            for start, word in enumerate(said)
+            for phrase, node_id in self._whole_phrases.get(word, ())
+            if said[start : start + len(phrase)] == phrase
+        )
 
     def _names(self, query: Terms, node_id: str) -> bool:
         """Whether the message's words are all in the node's title."""
@@ -166,9 +198,7 @@ class Router:
         unknown = 0
         for word in words(text):
             word = self._vocabulary.synonyms.get(word, word)
-            term, means = stem(word), self._means(word)
-            if term not in self._lexicon and (english := stem_english(word)) in self._lexicon:
-                term = english
+            term, means = self._stem(word), self._means(word)
             if means and term not in self._lexicon:
                 # A typo of a known word is likelier than a compound of two known words.
                 corrected = self._correct(word)
@@ -189,13 +219,21 @@ class Router:
             return {}, unknown
         return dict(found), unknown
 
+    def _stem(self, word: str) -> str:
+        """A typed word's stem: English words as English ("gala" is no "gal"), others Norwegian first."""
+        english = stem_english(word)
+        if is_english_word(word):
+            return english
+        norwegian = stem(word)
+        return english if norwegian not in self._lexicon and english in self._lexicon else norwegian
+
     def _is_generic(self, term: str) -> bool:
         """A stem, or a pair of stems, made only of generic words (and common ones)."""
         return all(part in self._generic for part in term.split(" ") if part not in self._common_stems)
 
     def _correct(self, word: str) -> str | None:
         """The known stem a typo most likely meant, if one is close enough."""
-        if len(word) < MIN_FUZZY_LENGTH:
+        if len(word) < MIN_FUZZY_LENGTH or is_everyday_word(word):
             return None
         candidates = self._surface.get(word[:FUZZY_PREFIX], [])
         # In a short word only a missed letter or a swap is a typo: "vinner" is no typo of "vitner".

@@ -7,6 +7,7 @@ import unicodedata
 from functools import lru_cache
 
 import snowballstemmer
+import wordfreq
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Both sides of a match are folded the same way, so "rådgivning", "raadgivning" and "radgivning"
@@ -68,6 +69,28 @@ def stem_english(word: str) -> str:
 
 
 STEMMERS = {"norwegian": stem, "english": stem_english}
+
+# wordfreq's small lists hold every word seen at least once per million words (Zipf 3) in Bokmål
+# (which holds most Nynorsk forms too) and in English; the cut-off keeps typos out.
+EVERYDAY_FREQUENCY = 1e-6
+
+
+@lru_cache(maxsize=2)
+def _everyday(language: str) -> frozenset[str]:
+    frequencies = wordfreq.get_frequency_dict(language, wordlist="small")
+    return frozenset(fold(w) for w, f in frequencies.items() if f >= EVERYDAY_FREQUENCY)
+
+
+def is_everyday_word(word: str) -> bool:
+    """Whether a folded word is a common real word ("strenger", "gala"), so no typo of another."""
+    return word in _everyday("nb") or word in _everyday("en")
+
+
+def is_english_word(word: str) -> bool:
+    """Whether a folded word is common in English and not in Norwegian ("gala", "stage", "killed")."""
+    return word in _everyday("en") and word not in _everyday("nb")
+
+
 """The stemmers a language's words.yaml may name (`stemmer: english`)."""
 
 

@@ -1,9 +1,10 @@
 """People in distress are understood: danger in their own words, disclosures, and a net under every miss.
 
-The corpus (corpus.yaml, corpus_more.yaml: tuned on) and its held-out part (corpus_heldout.yaml:
-written by someone who never saw the scripts, and never tuned on) were written as people type,
-not from the scripts' phrases. The floors below are what the bot reaches today, so a change that
-makes it understand people worse fails here; the issue's targets are named beside them.
+The corpus (corpus.yaml, corpus_more.yaml, corpus_fresh.yaml: tuned on) and its held-out parts
+(corpus_heldout.yaml, corpus_fresh_heldout.yaml: written by people who never saw the scripts, and
+never tuned on) were written as people type, not from the scripts' phrases. The floors below are
+what the bot reaches today, so a change that makes it understand people worse fails here; the
+issue's targets are named beside them.
 """
 
 from __future__ import annotations
@@ -21,17 +22,15 @@ from bot.i18n import Catalogs
 from bot.understanding.evaluation import Report, evaluate, load_examples
 
 HERE = Path(__file__).parent
-TUNING = [
-    HERE / "corpus.yaml",
-    *([HERE / "corpus_more.yaml"] if (HERE / "corpus_more.yaml").exists() else []),
-]
-HELDOUT = HERE / "corpus_heldout.yaml"
+TUNING = [HERE / "corpus.yaml", HERE / "corpus_more.yaml", HERE / "corpus_fresh.yaml"]
+HELDOUT = [HERE / "corpus_heldout.yaml", HERE / "corpus_fresh_heldout.yaml"]
 LANGS = ("nb", "nn", "en")
 
-# Measured on 2026-12-02. Targets (issue #14): recall 100 %, false alarms <= 5 %, each category
-# >= 85 %, overall >= 92 %, on the held-out part. Raise a floor whenever the bot gets better.
-TUNING_FLOOR = {"acute_recall": 0.96, "false_alarms": 0.08, "overall": 0.85}
-HELDOUT_FLOOR = {"acute_recall": 0.80, "false_alarms": 0.20, "overall": 0.70}
+# Measured on 2026-12-03 (tuning 1,432 messages, held-out 600). Targets (issue #14): recall 100 %,
+# false alarms <= 5 %, each category >= 85 %, overall >= 92 %, on the held-out part.
+# Raise a floor whenever the bot gets better.
+TUNING_FLOOR = {"acute_recall": 0.98, "false_alarms": 0.06, "overall": 0.87}
+HELDOUT_FLOOR = {"acute_recall": 0.79, "false_alarms": 0.16, "overall": 0.76}
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +42,11 @@ def tuning(engine: Engine) -> Report:
 @pytest.fixture(scope="module")
 def heldout(engine: Engine) -> Report:
     """The engine's answers to the held-out part."""
-    return evaluate(engine, load_examples(HELDOUT))
+    return evaluate(engine, load_examples(*HELDOUT))
 
 
 def test_the_corpus_is_large_varied_and_labelled_with_real_nodes(engine: Engine) -> None:
-    examples = load_examples(*TUNING, HELDOUT)
+    examples = load_examples(*TUNING, *HELDOUT)
     kinds = Counter(e.kind(engine.acute_nodes()) for e in examples)
     assert len(examples) >= 600
     assert kinds["acute"] >= 150 and kinds["trap"] >= 100 and kinds["disclosure"] >= 100
@@ -57,7 +56,7 @@ def test_the_corpus_is_large_varied_and_labelled_with_real_nodes(engine: Engine)
     assert len(suicidal) >= 40
     nodes = set(engine.scripts.language("nb").nodes)
     assert {e.expect for e in examples} <= nodes, "every label is a node of the scripts"
-    held = {e.text.casefold().strip(" ?!.") for e in load_examples(HELDOUT)}
+    held = {e.text.casefold().strip(" ?!.") for e in load_examples(*HELDOUT)}
     shared = held & {e.text.casefold().strip(" ?!.") for e in load_examples(*TUNING)}
     # Two people write "meny" or "hei" alike; beyond such one-word messages the parts are apart.
     assert len(held) >= 250 and all(len(t.split()) <= 2 for t in shared), len(shared)

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.commands.common import engine_or_exit
+from bot.commands.confusion import DEFAULT_SETS
 from bot.content.scripts import ACUTE, FALLBACK, Scripts
 from bot.engine.engine import Engine
 from bot.engine.model import ChatState, FreeText
@@ -152,7 +154,11 @@ def test_a_wrong_answer_is_fixed_by_editing_only_a_dialogue_file(
 def test_confusion_command_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["confusion"]) == 0
     out = capsys.readouterr().out
-    assert "top-1 accuracy" in out and "acute recall 100.0% (0 missed)" in out
+    # The default sets are the ones staff tune on: all of them, and none of the held-out parts.
+    report = evaluate(engine_or_exit(None), load_examples(*DEFAULT_SETS))
+    assert f"top-1 accuracy {report.accuracy:.1%} on {len(report.verdicts)} messages" in out
+    assert f"acute recall {report.acute_recall:.1%} ({len(report.acute_misses())} missed)" in out
+    assert not any("heldout" in p.name for p in DEFAULT_SETS)
     assert all(
         f" {category} " in out for category in ("acute", "trap", "disclosure", "out_of_scope", "topic")
     )
