@@ -7,8 +7,10 @@ shows the acute help first and then the ordinary answer, since a false alarm cos
 and a miss can cost a life. Idioms ("døde av latter") are taken out of the message first, so
 their words raise no alarm; a past-time word switches off only the alarms that say so.
 
-Phrases match whole folded words; a word ending in `*` matches any word starting with it; longer
-words tolerate a typo. Every language's rules are joined into one detector.
+Phrases match whole folded words; a word ending in `*` matches any word starting with it. Other
+forms of a word (by its stem, when it has an inflection ending) and typos of longer words count
+towards an alarm, but never switch one off: only the words themselves do that. Every language's
+rules are joined into one detector.
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from bot.content.scripts import AcuteRules
-from bot.understanding.text import is_everyday_word, words
+from bot.understanding.text import is_english_word, is_everyday_word, stem, stem_english, words
 
 TYPO_MIN_LENGTH = 6  # shorter words are too often other real words ("satt" is not "slått")
 TYPO_RATIO = 85
+# Other forms of a pattern word match too ("hopper", "hoppet" → "hoppe"; "screamed" → "screaming"):
+# by its Norwegian or English stem, for words long enough that a stem says what the word is.
+STEM_MIN_LENGTH = 4
+# Only a word with an inflection ending is read by its stem: "gang" is no "gangen" (hallway), but
+# "skreik" … "skriker", "hopper", "vanished", "letters" are forms of the pattern's word.
+INFLECTED = ("er", "et", "te", "de", "ed", "ing", "s", "ar", "ast")
 WORD_CACHE_SIZE = 50_000
 
 Phrase = tuple[str, ...]
@@ -59,34 +67,49 @@ class _WordMatcher:
         self._exact: set[str] = set()
         self._prefixes: set[str] = set()
         self._fuzzy: dict[str, list[str]] = defaultdict(list)  # by first letter
+        self._stems: dict[str, set[str]] = defaultdict(set)  # pattern words by their stems
         for pattern in set(patterns):
             if pattern.endswith("*"):
                 self._prefixes.add(pattern[:-1])
                 continue
             self._exact.add(pattern)
+            if len(pattern) >= STEM_MIN_LENGTH:
+                for stemmed in {stem(pattern), stem_english(pattern)}:
+                    self._stems[stemmed].add(pattern)
             if len(pattern) >= TYPO_MIN_LENGTH:
                 self._fuzzy[pattern[0]].append(pattern)
-        self._cache: dict[str, tuple[str, ...]] = {}
+        self._cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
-    def matches(self, word: str) -> tuple[str, ...]:
-        """The pattern words (prefixes with their '*') that `word` stands for."""
+    def matches(self, word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The pattern words (prefixes with '*') that `word` stands for: surely, and as a form or typo."""
         found = self._cache.get(word)
         if found is None:
-            found = self._match(word)
+            found = (self._match(word), self._forms(word))
             if len(self._cache) >= WORD_CACHE_SIZE:
                 self._cache.clear()
             self._cache[word] = found
         return found
 
+    def _forms(self, word: str) -> tuple[str, ...]:
+        """Pattern words that `word` is another form or a typo of."""
+        # A word the scripts use means what it means there: "nummer" is no form of "nummen".
+        if len(word) < STEM_MIN_LENGTH or not word.endswith(INFLECTED) or word in self._known:
+            return tuple(self._typos(word))
+        stems = {stem_english(word)} if is_english_word(word) else {stem(word), stem_english(word)}
+        by_stem = set().union(*(self._stems[s] for s in stems)) - {word}
+        return tuple(sorted(by_stem | set(self._typos(word))))
+
+    def _typos(self, word: str) -> list[str]:
+        """Pattern words that `word` is a typo of."""
+        # A real word is no typo: "skriver" is not "skriker", "åpen" is not "våpen", "fader" not "fråder".
+        if len(word) < TYPO_MIN_LENGTH - 1 or word in self._known or is_everyday_word(word):
+            return []
+        # A typo rarely hits the first letter; requiring it keeps "åpen" from matching "våpen".
+        return [p for p in self._fuzzy.get(word[0], ()) if p != word and fuzz.ratio(p, word) >= TYPO_RATIO]
+
     def _match(self, word: str) -> tuple[str, ...]:
         hits = [word] if word in self._exact else []
         hits += [word[:end] + "*" for end in range(1, len(word) + 1) if word[:end] in self._prefixes]
-        # A real word is no typo: "skriver" is not "skriker", "åpen" is not "våpen", "fader" not "fråder".
-        if len(word) >= TYPO_MIN_LENGTH - 1 and word not in self._known and not is_everyday_word(word):
-            # A typo rarely hits the first letter; requiring it keeps "åpen" from matching "våpen".
-            hits += [
-                p for p in self._fuzzy.get(word[0], ()) if p != word and fuzz.ratio(p, word) >= TYPO_RATIO
-            ]
         return tuple(hits)
 
 
@@ -116,35 +139,43 @@ class AcuteDetector:
         message = words(text.translate(_LAUGHTER))
         if not message:
             return None
-        where = self._positions(message)
-        masked = {pos for phrase in self._not_danger for pos in _spans(phrase, where)}
+        sure, forms = self._positions(message)
+        # Other forms and typos may raise an alarm, never switch one off ("prøver" is no "prøvene").
+        masked = {pos for phrase in self._not_danger for pos in _spans(phrase, sure)}
         if masked:
-            where = {part: spots - masked for part, spots in where.items()}
-        found: dict[str, set[int]] = {}
+            sure = {part: spots - masked for part, spots in sure.items()}
+            forms = {part: spots - masked for part, spots in forms.items()}
+        found: dict[tuple[str, bool], set[int]] = {}
 
-        def at(concept: str) -> set[int]:
-            if concept not in found:
+        def at(concept: str, surely: bool = False) -> set[int]:
+            if (concept, surely) not in found:
+                where = sure if surely else forms
                 by_first = self._concepts.get(concept, {})
                 starts = by_first.keys() & where.keys() if len(by_first) > len(where) else where.keys()
-                found[concept] = {
+                found[concept, surely] = {
                     pos for first in starts for p in by_first.get(first, ()) for pos in _spans(p, where)
                 }
-            return found[concept]
+            return found[concept, surely]
 
         for alarm in self._alarms:
-            if not all(at(c) for c in alarm.when) or any(at(c) for c in alarm.unless):
+            if not all(at(c) for c in alarm.when) or any(at(c, surely=True) for c in alarm.unless):
                 continue
             if alarm.near is None or _close(alarm.near, [at(c) for c in alarm.when]):
                 return Alert(alarm.node, alarm.weak, alarm.when)
         return None
 
-    def _positions(self, message: list[str]) -> dict[str, set[int]]:
-        """Where each pattern word matches in the message."""
-        where: dict[str, set[int]] = defaultdict(set)
+    def _positions(self, message: list[str]) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+        """Where each pattern word matches in the message: surely, and surely or as another form."""
+        sure: dict[str, set[int]] = defaultdict(set)
+        forms: dict[str, set[int]] = defaultdict(set)
         for position, word in enumerate(message):
-            for part in self._matcher.matches(word):
-                where[part].add(position)
-        return where
+            exact, other_forms = self._matcher.matches(word)
+            for part in exact:
+                sure[part].add(position)
+                forms[part].add(position)
+            for part in other_forms:
+                forms[part].add(position)
+        return sure, forms
 
 
 def _spans(phrase: Phrase, where: Mapping[str, set[int]]) -> set[int]:
