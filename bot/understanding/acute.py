@@ -31,7 +31,7 @@ TYPO_RATIO = 85
 STEM_MIN_LENGTH = 4
 # Only a word with an inflection ending is read by its stem: "gang" is no "gangen" (hallway), but
 # "skreik" … "skriker", "hopper", "vanished", "letters" are forms of the pattern's word.
-INFLECTED = ("er", "et", "te", "de", "ed", "ing", "s", "ar", "ast")
+INFLECTED = ("er", "et", "te", "de", "ed", "ing", "s", "ar", "ast", "a", "e", "en", "t")
 WORD_CACHE_SIZE = 50_000
 
 Phrase = tuple[str, ...]

@@ -37,7 +37,10 @@ BM25_K1, BM25_B = 2.0, 0.75
 MIN_SCORE = 3.4  # below this the best guess is not good enough to answer with
 # Each word nothing could explain raises the bar: a message mostly about something else ("hva koster
 # billetten til konserten på lørdag") is not answered from the one word it shares with a node.
-UNKNOWN_PENALTY, MAX_PENALTY = 0.4, 3.0  # long stories keep most of their score: they matter most
+UNKNOWN_PENALTY, MAX_PENALTY = 0.3, 4.0  # long stories keep most of their score: they matter most
+# A common real word the scripts never use ("parkering", "gitar", "bussen") says the message is about
+# something else more surely than an unknown word that may be a typo or dialect.
+FOREIGN_PENALTY = 0.8
 AMBIGUOUS_RATIO = 0.9  # a runner-up this close to the best → ask which one was meant
 CONTEXT_BOOST = 1.15  # a short follow-up usually belongs to the topic the reader is in
 MIN_FUZZY_LENGTH = 5  # shorter words are too often other real words to be corrected
@@ -46,7 +49,7 @@ FUZZY_PREFIX = 2  # typos rarely hit the first letters, and requiring them block
 MAX_CANDIDATES = 5
 # A message that holds one of a node's phrases word for word ("ingen tror på meg") means that node,
 # even when every word in it is a common one the scores cannot see.
-WHOLE_PHRASE_BONUS, WHOLE_PHRASE_MIN_WORDS = 4.0, 3
+WHOLE_PHRASE_BONUS, WHOLE_PHRASE_MIN_WORDS = 6.0, 3
 
 Terms = dict[str, float]
 
@@ -79,11 +82,13 @@ class RouteResult:
     candidates: tuple[Match, ...]
     unknown: int = 0
     """How many meaningful words of the message nothing could explain."""
+    foreign: int = 0
+    """How many of those are common real words (by wordfreq), not typos or dialect."""
 
     @property
     def bar(self) -> float:
         """The score the best candidate needs: higher when much of the message was not understood."""
-        return MIN_SCORE + min(self.unknown * UNKNOWN_PENALTY, MAX_PENALTY)
+        return MIN_SCORE + min(self.unknown * UNKNOWN_PENALTY + self.foreign * FOREIGN_PENALTY, MAX_PENALTY)
 
     @property
     def best(self) -> Match | None:
@@ -150,7 +155,7 @@ class Router:
 
     def route(self, text: str, current_node: str | None = None) -> RouteResult:
         """Rank nodes for a message; the current node's topic breaks near-ties."""
-        query, unknown = self._read(text)
+        query, unknown, foreign = self._read(text)
         if not query and not self._whole_phrase_nodes(text):
             return RouteResult(())
         current_topic = self._topics.get(current_node or "")
@@ -166,7 +171,7 @@ class Router:
         # "trakassering?" names a node, but its words are in every node and so score low: still answer.
         if scores and scores[0].score < MIN_SCORE and not unknown and self._names(query, scores[0].node):
             scores[0] = replace(scores[0], score=MIN_SCORE)
-        return RouteResult(tuple(scores[:MAX_CANDIDATES]), unknown)
+        return RouteResult(tuple(scores[:MAX_CANDIDATES]), unknown, foreign)
 
     def _said(self, text: str) -> tuple[str, ...]:
         """A text's folded words with synonyms applied: Nynorsk and Bokmål phrases meet."""
@@ -191,11 +196,11 @@ class Router:
         """The weighted stems and word pairs of a message (synonyms, typos and compounds resolved)."""
         return self._read(text)[0]
 
-    def _read(self, text: str) -> tuple[Terms, int]:
-        """The features of a message, and how many of its meaningful words nothing could explain."""
+    def _read(self, text: str) -> tuple[Terms, int, int]:
+        """A message's features; how many meaningful words nothing explains, and how many are real words."""
         found: Terms = defaultdict(float)
         tokens: list[tuple[str, bool]] = []
-        unknown = 0
+        unknown = foreign = 0
         for word in words(text):
             word = self._vocabulary.synonyms.get(word, word)
             term, means = self._stem(word), self._means(word)
@@ -206,7 +211,9 @@ class Router:
                 for part in parts:
                     found[part] += PART_WEIGHT
                 term = corrected or term
-                unknown += corrected is None and not parts
+                unexplained = corrected is None and not parts
+                unknown += unexplained
+                foreign += unexplained and is_everyday_word(word)
             if means and term in self._lexicon:
                 found[term] += 1
             tokens.append((term, means))
@@ -216,8 +223,8 @@ class Router:
         if unknown and all(self._is_generic(term) for term in found):
             # Only everyday words were understood, beside words the scripts do not know: "hva koster
             # billetten", "hvor søker jeg stipend" are not about this bot's topics.
-            return {}, unknown
-        return dict(found), unknown
+            return {}, unknown, foreign
+        return dict(found), unknown, foreign
 
     def _stem(self, word: str) -> str:
         """A typed word's stem: English words as English ("gala" is no "gal"), others Norwegian first."""

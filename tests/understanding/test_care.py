@@ -22,7 +22,7 @@ from bot.i18n import Catalogs
 from bot.understanding.evaluation import Report, evaluate, load_examples
 
 HERE = Path(__file__).parent
-TUNING = [HERE / "corpus.yaml", HERE / "corpus_more.yaml", HERE / "corpus_fresh.yaml"]
+TUNING = [HERE / f for f in ("corpus.yaml", "corpus_more.yaml", "corpus_fresh.yaml", "corpus_voices.yaml")]
 HELDOUT = [HERE / "corpus_heldout.yaml", HERE / "corpus_fresh_heldout.yaml"]
 LANGS = ("nb", "nn", "en")
 
