@@ -22,15 +22,25 @@ from bot.i18n import Catalogs
 from bot.understanding.evaluation import Report, evaluate, load_examples
 
 HERE = Path(__file__).parent
-TUNING = [HERE / f for f in ("corpus.yaml", "corpus_more.yaml", "corpus_fresh.yaml", "corpus_voices.yaml")]
+TUNING = [
+    HERE / f
+    for f in (
+        "corpus.yaml",
+        "corpus_more.yaml",
+        "corpus_fresh.yaml",
+        "corpus_voices.yaml",
+        "corpus_danger2.yaml",
+        "corpus_topics2.yaml",
+    )
+]
 HELDOUT = [HERE / "corpus_heldout.yaml", HERE / "corpus_fresh_heldout.yaml"]
 LANGS = ("nb", "nn", "en")
 
-# Measured on 2026-12-03 (tuning 1,432 messages, held-out 600). Targets (issue #14): recall 100 %,
+# Measured on 2026-12-03 (tuning 3,072 messages, held-out 600). Targets (issue #14): recall 100 %,
 # false alarms <= 5 %, each category >= 85 %, overall >= 92 %, on the held-out part.
 # Raise a floor whenever the bot gets better.
-TUNING_FLOOR = {"acute_recall": 0.98, "false_alarms": 0.06, "overall": 0.87}
-HELDOUT_FLOOR = {"acute_recall": 0.79, "false_alarms": 0.16, "overall": 0.76}
+TUNING_FLOOR = {"acute_recall": 0.97, "false_alarms": 0.06, "overall": 0.83}
+HELDOUT_FLOOR = {"acute_recall": 0.93, "false_alarms": 0.10, "overall": 0.83}
 
 
 @pytest.fixture(scope="module")
