@@ -127,6 +127,9 @@ class AcuteDetector:
                 by_first[phrase[0]].append(phrase)
         self._alarms = sorted(rules.alarms, key=lambda a: a.weak)  # strong alarms are tried first
         self._not_danger = tuple(p for p in map(_phrase, rules.not_danger) if p)
+        self._not_danger_by_first: dict[str, list[Phrase]] = defaultdict(list)
+        for phrase in self._not_danger:
+            self._not_danger_by_first[phrase[0]].append(phrase)
         all_phrases = [
             *self._not_danger,
             *(p for by_first in self._concepts.values() for ps in by_first.values() for p in ps),
@@ -141,7 +144,12 @@ class AcuteDetector:
             return None
         sure, forms = self._positions(message)
         # Other forms and typos may raise an alarm, never switch one off ("prøver" is no "prøvene").
-        masked = {pos for phrase in self._not_danger for pos in _spans(phrase, sure)}
+        masked = {
+            pos
+            for first in self._not_danger_by_first.keys() & sure.keys()
+            for phrase in self._not_danger_by_first[first]
+            for pos in _spans(phrase, sure)
+        }
         if masked:
             sure = {part: spots - masked for part, spots in sure.items()}
             forms = {part: spots - masked for part, spots in forms.items()}

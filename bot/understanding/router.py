@@ -134,12 +134,13 @@ class Router:
         self._surface: dict[str, list[str]] = defaultdict(list)  # known words by their first letters
         for word in sorted({w for n in nodes for w in self._node_words(n)} | set(self._vocabulary.synonyms)):
             self._surface[word[:FUZZY_PREFIX]].append(word)
-        self._whole_phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        # By their first two words: "jeg", "hva" and "er" begin hundreds of phrases each.
+        self._whole_phrases: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for node in nodes:
             for phrase in node.phrases:
                 said = self._said(phrase)
                 if len(said) >= WHOLE_PHRASE_MIN_WORDS:
-                    self._whole_phrases[said[0]].append((said, node.id))
+                    self._whole_phrases[said[0], said[1]].append((said, node.id))
         self._docs: dict[str, Terms] = {}
         for node_id, terms in raw_docs.items():
             doc: Terms = defaultdict(float)
@@ -156,10 +157,10 @@ class Router:
     def route(self, text: str, current_node: str | None = None) -> RouteResult:
         """Rank nodes for a message; the current node's topic breaks near-ties."""
         query, unknown, foreign = self._read(text)
-        if not query and not self._whole_phrase_nodes(text):
+        said = self._whole_phrase_nodes(text)
+        if not query and not said:
             return RouteResult(())
         current_topic = self._topics.get(current_node or "")
-        said = self._whole_phrase_nodes(text)
         scores = []
         for node_id, doc in self._docs.items():
             score = self._bm25(query, doc) + (WHOLE_PHRASE_BONUS if node_id in said else 0.0)
@@ -182,8 +183,8 @@ class Router:
         said = self._said(text)
         return frozenset(
             node_id
-            for start, word in enumerate(said)
-            for phrase, node_id in self._whole_phrases.get(word, ())
+            for start, pair in enumerate(pairwise(said))
+            for phrase, node_id in self._whole_phrases.get(pair, ())
             if said[start : start + len(phrase)] == phrase
         )
 

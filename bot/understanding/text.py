@@ -32,7 +32,13 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The folded words of a text, punctuation and emoji dropped."""
-    return _WORD.findall(fold(text))
+    return list(_folded_words(text))
+
+
+@lru_cache(maxsize=4096)
+def _folded_words(text: str) -> tuple[str, ...]:
+    # The acute check, the router and the phrase matcher each read the same message.
+    return tuple(_WORD.findall(fold(text)))
 
 
 _stemmer = snowballstemmer.stemmer("norwegian")
