@@ -18,6 +18,7 @@ TUNED_ON = (
     "corpus_fresh.yaml",
     "corpus_voices.yaml",
     "corpus_danger2.yaml",
+    "corpus_danger3.yaml",
     "corpus_topics2.yaml",
 )
 DEFAULT_SETS = tuple(CORPUS / f for f in TUNED_ON)
