@@ -1151,8 +1151,8 @@ async def test_flood_control_refuses_a_burst_in_one_chat_and_lets_it_go_after_re
         assert [op.error_code for op in fake.ops_for("sendMessage")].count(429) == 1
 
 
-async def test_flood_control_refuses_more_than_the_overall_rate_in_one_second() -> None:
-    async with FakeBotApi(flood_limits=FloodLimits(per_second=10)) as fake:
+async def test_flood_control_refuses_more_than_the_overall_burst_and_rate() -> None:
+    async with FakeBotApi(flood_limits=FloodLimits(per_second=10, burst_seconds=1)) as fake:
         people = [fake.add_user(f"P{n}") for n in range(12)]
         for person in people:
             fake.send_command(person, "start")

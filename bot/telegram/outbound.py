@@ -63,13 +63,13 @@ class Pacing:
 
 
 class TokenBucket:
-    """`burst` tokens, refilled at `rate` a second; a taker is told how long to wait for its token.
+    """`burst` tokens, refilled at `rate` a second; takers wait for a token in the order they came.
 
-    A token is taken at once and the balance may go below zero: each taker waits its turn out,
-    so takers are served in the order they came, without a lock or a queue.
+    A token is taken only when it is there at the moment of sending: after the event loop was
+    held up, the sends it delayed do not all go out at once beyond the burst.
     """
 
-    __slots__ = ("_at", "_burst", "_clock", "_rate", "_tokens")
+    __slots__ = ("_at", "_burst", "_clock", "_queue", "_rate", "_tokens")
 
     def __init__(self, burst: float, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._burst = burst
@@ -77,14 +77,21 @@ class TokenBucket:
         self._clock = clock
         self._tokens = burst
         self._at = clock()
+        self._queue = asyncio.Lock()  # first come, first served
 
-    def reserve(self) -> float:
-        """Take a token: the seconds until it is yours (0 when one is there now)."""
+    def wait(self) -> float:
+        """Seconds until a token is there (0: one is there now)."""
         now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
         self._at = now
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self._rate
+
+    async def take(self) -> None:
+        """Wait for a token, behind those who came first, and take it."""
+        async with self._queue:
+            while (seconds := self.wait()) > 0:  # noqa: ASYNC110 - it waits for time to pass, no event
+                await asyncio.sleep(seconds)
+            self._tokens -= 1
 
     def full_by(self) -> float:
         """When (on the clock) the bucket is full again, if nobody takes a token meanwhile."""
@@ -105,9 +112,10 @@ class PacedRetries(BaseRateLimiter[None]):
         self._pacing = pacing
         self._count_retry = count_retry
         self._clock = clock
-        # A fifth of a second's worth at once: any one second then stays under the overall limit.
+        # A tenth of a second's worth at once: any one second then holds a tenth over the rate at
+        # most, under Telegram's ~30 with the default 25, with room for the network's jitter.
         self._overall = TokenBucket(
-            max(1.0, pacing.messages_per_second / 5), pacing.messages_per_second, clock
+            max(1.0, pacing.messages_per_second / 10), pacing.messages_per_second, clock
         )
         self._chats: OrderedDict[object, TokenBucket] = OrderedDict()  # least recently used first
 
@@ -172,12 +180,8 @@ class PacedRetries(BaseRateLimiter[None]):
 
     async def _turn(self, chat_id: object) -> None:
         """Wait until the chat, and then the whole bot, may send one more message."""
-        chat_wait = self._chat_bucket(chat_id).reserve()
-        if chat_wait > 0:
-            await asyncio.sleep(chat_wait)
-        overall_wait = self._overall.reserve()
-        if overall_wait > 0:
-            await asyncio.sleep(overall_wait)
+        await self._chat_bucket(chat_id).take()
+        await self._overall.take()
 
     def _chat_bucket(self, chat_id: object) -> TokenBucket:
         now = self._clock()

@@ -63,8 +63,9 @@ KNOWN_DIFFERENCES = (
     "A parameter a method does not take is refused (strict_parameters=True); Telegram ignores it.",
     "HTML: a bare '>' and an <a> without href are refused (strict_html_tags=True); TDLib keeps the "
     "'>' and links the text itself, but the Bot API documentation requires '&gt;' and an href.",
-    "Flood control (flood_limits) is a model: Telegram does not publish its exact limits; the "
-    "defaults follow its FAQ (about 30 messages a second overall, about one a second in a chat).",
+    "Flood control (flood_limits) is a model, token buckets: Telegram does not publish its exact "
+    "limits; the defaults follow its FAQ (about 30 messages a second overall, about one a second "
+    "in a chat, short bursts let through).",
 )
 MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units after entity parsing
 MAX_CALLBACK_DATA_BYTES = 64
@@ -180,7 +181,9 @@ class FloodLimits:
     """How many messages a bot may send before Telegram answers 429 "retry after N"."""
 
     per_second: float = 30.0
-    """All chats together, in any one second."""
+    """All chats together, on average…"""
+    burst_seconds: float = 0.5
+    """…with at most this many seconds' worth at once (calls that arrive bunched, say)."""
     chat_burst: int = 4
     """One chat: this many at once…"""
     chat_per_second: float = 1.0
@@ -188,28 +191,35 @@ class FloodLimits:
 
 
 class _FloodControl:
-    """Telegram's side of flood control, on the monotonic clock (the fake's own clock can jump)."""
+    """Telegram's side of flood control: token buckets on the monotonic clock (the fake's can jump)."""
 
     def __init__(self, limits: FloodLimits) -> None:
         self.limits = limits
-        self._recent: list[float] = []  # send times within the last second, oldest first
+        self.refused: Counter[str] = Counter()  # 429s by the limit that was hit: "overall", "chat"
+        self._burst = max(1.0, limits.per_second * limits.burst_seconds)
+        self._overall = (self._burst, time.monotonic())
         self._chats: dict[int, tuple[float, float]] = {}  # chat → (tokens, when)
 
     def admit(self, chat_id: int | None) -> None:
         """Raise 429, with how long to wait, when one more message would be over a limit."""
         now = time.monotonic()
-        self._recent = [t for t in self._recent if now - t < 1.0]
-        if len(self._recent) >= self.limits.per_second:
-            raise too_many_requests(max(1, math.ceil(1.0 - (now - self._recent[0]))))
+        if (tokens := self._overall_tokens(now)) < 1:
+            self.refused["overall"] += 1
+            raise too_many_requests(max(1, math.ceil((1 - tokens) / self.limits.per_second)))
         if chat_id is not None and (tokens := self._tokens(chat_id, now)) < 1:
+            self.refused["chat"] += 1
             raise too_many_requests(max(1, math.ceil((1 - tokens) / self.limits.chat_per_second)))
 
     def count(self, chat_id: int | None) -> None:
         """One message was sent (a refused call counts for nothing)."""
         now = time.monotonic()
-        self._recent.append(now)
+        self._overall = (self._overall_tokens(now) - 1, now)
         if chat_id is not None:
             self._chats[chat_id] = (self._tokens(chat_id, now) - 1, now)
+
+    def _overall_tokens(self, now: float) -> float:
+        tokens, at = self._overall
+        return min(self._burst, tokens + (now - at) * self.limits.per_second)
 
     def _tokens(self, chat_id: int, now: float) -> float:
         limits = self.limits

@@ -52,16 +52,28 @@ def retries(metrics: BotMetrics, reason: str) -> float:
     return metrics.registry.get_sample_value("balansebot_bot_api_retries_total", {"reason": reason}) or 0.0
 
 
-def test_a_bucket_serves_its_burst_then_one_taker_after_another() -> None:
+def test_a_bucket_says_how_long_until_its_next_token() -> None:
     clock = Clock()
     bucket = TokenBucket(3, 2.0, clock)
-    assert [bucket.reserve() for _ in range(3)] == [0, 0, 0]
-    assert [bucket.reserve() for _ in range(3)] == [0.5, 1.0, 1.5], "each waits its turn, in order"
-    clock.now += 1.0
-    assert bucket.reserve() == pytest.approx(1.0), "behind the last taker, who is half a second away now"
+    assert bucket.wait() == 0
+    assert bucket.full_by() == clock.now
     clock.now += 10
-    assert bucket.reserve() == 0
-    assert bucket.full_by() == pytest.approx(clock.now + 0.5)
+    assert bucket.wait() == 0, "never more than the burst"
+
+
+async def test_takers_get_the_burst_at_once_then_one_after_another_in_order() -> None:
+    bucket = TokenBucket(3, 20.0)
+    taken: list[tuple[int, float]] = []
+    started = time.monotonic()
+
+    async def take(n: int) -> None:
+        await bucket.take()
+        taken.append((n, time.monotonic() - started))
+
+    await asyncio.gather(*(take(n) for n in range(7)))
+    assert [n for n, _ in taken] == list(range(7)), "first come, first served"
+    assert all(at < 0.04 for _, at in taken[:3]), "the burst at once"
+    assert taken[-1][1] >= 4 / 20 * 0.9, "then 20 a second"
 
 
 def test_a_pacing_that_could_never_send_is_refused() -> None:
@@ -97,7 +109,7 @@ async def test_all_chats_together_are_paced_to_the_overall_rate() -> None:
             await asyncio.gather(*(bot.send_message(p.id, "hei") for p in people))
             took = time.monotonic() - started
         assert all(op.ok for op in fake.ops_for("sendMessage")), "none refused"
-    assert took >= (40 - 10) / 50 * 0.95, "a burst of a fifth of a second, then 50 a second"
+    assert took >= (40 - 5) / 50 * 0.95, "a burst of a tenth of a second, then 50 a second"
     assert took < 2.0
 
 
