@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.engine import callbacks
-from tests.support.fake_bot_api import FakeBotApi, FakeUser, FloodLimits
-from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
+from tests.support.fake_bot_api import FakeBotApi, FakeUser
+from tests.telegram.serving import UNPACED, WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 from tests.telegram.test_metrics import scrape_until, value
 
 pytestmark = pytest.mark.slow
@@ -22,16 +22,15 @@ QUESTION = "når er telefonen åpen"
 LIMIT = 262_144  # WEBHOOK_MAX_BODY_BYTES's default
 
 
-# Flood control on its own: Telegram's limit of about one message a second in a chat (and the bot's
-# pacing to it, tests/telegram/test_outbound.py and test_spike.py) is lifted here, or it alone would
-# set the pace: Telegram delivers a chat's next update only once the last one is answered.
-UNPACED = {"BOT_API_CHAT_BURST": "100", "BOT_API_CHAT_PER_SECOND": "100"}
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeBotApi]:
-    """The offline Bot API, without Telegram's per-chat limit (see UNPACED)."""
-    async with FakeBotApi(flood_limits=FloodLimits(chat_burst=100, chat_per_second=100)) as server:
+    """The offline Bot API without Telegram's flood limits, and the bot unpaced (UNPACED).
+
+    Flood control on its own: Telegram's limit of about one message a second in a chat (and the
+    bot's pacing to it, tests/telegram/test_outbound.py and test_spike.py) would otherwise set the
+    pace, since Telegram delivers a chat's next update only once the last one is answered.
+    """
+    async with FakeBotApi(flood_limits=None) as server:
         yield server
 
 
