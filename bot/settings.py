@@ -14,6 +14,8 @@ from bot.engine.form_dialogue import LeadChannels
 from bot.storage.database import async_url, is_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TELEGRAM_BOT_API = "https://api.telegram.org/bot"
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram delivers webhooks to
 TOKEN_PATTERN = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 METRICS_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")  # a bearer token (RFC 6750)
@@ -51,7 +53,7 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     """Everything `balansebot serve` needs; see .env.example and the README."""
 
     bot_token: SecretStr
-    bot_api_url: str = "https://api.telegram.org/bot"
+    bot_api_url: str = TELEGRAM_BOT_API
     host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -69,6 +71,13 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     database_max_overflow: int = Field(default=20, ge=0, le=1000)
     # How long one Bot API call may wait to connect or for an answer before it is retried (PTB's 5 s).
     bot_api_timeout_seconds: float = Field(default=5, gt=0, le=300)
+    # Pacing under Telegram's limits (bot/telegram/outbound.py): messages a second for the whole bot
+    # (Telegram allows about 30), a burst for one chat and then so many a second (Telegram: about
+    # one), and how long one call may wait out 429s in all before it fails.
+    bot_api_messages_per_second: float = Field(default=25, gt=0, le=10_000)
+    bot_api_chat_burst: int = Field(default=3, ge=1, le=100)
+    bot_api_chat_per_second: float = Field(default=1, gt=0, le=1_000)
+    bot_api_longest_flood_wait_seconds: float = Field(default=10, ge=0, le=300)
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     expiry_interval_seconds: float = Field(default=600, gt=0)
     # Reload dialogues/ when a file changes (SIGHUP reloads too). Set WATCHFILES_FORCE_POLLING=true
@@ -124,6 +133,14 @@ class ServeSettings(ContentSettings, DatabaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> ServeSettings:
+        url = self.webhook_url
+        # Telegram's own Bot API delivers only over https to these ports; a local Bot API server
+        # (telegram-bot-api --local, or the tests' offline one) delivers to any URL.
+        to_telegram = url is not None and self.bot_api_url == TELEGRAM_BOT_API
+        if to_telegram and url is not None and (url.scheme != "https" or url.port not in WEBHOOK_PORTS):
+            raise ValueError(
+                "WEBHOOK_URL must be https:// on port 443, 80, 88 or 8443: Telegram delivers nowhere else"
+            )
         if self.webhook_url is not None and self.webhook_secret is None:
             raise ValueError(
                 "WEBHOOK_SECRET must be set when WEBHOOK_URL is (Telegram sends it with every update)"

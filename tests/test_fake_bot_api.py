@@ -39,6 +39,7 @@ from tests.support.fake_bot_api import (
     DEFAULT_TOKEN,
     FakeBotApi,
     FakeUser,
+    FloodLimits,
     check_link,
     parse_html,
     parse_url,
@@ -1031,7 +1032,7 @@ def test_parse_url_defaults_to_the_given_protocol() -> None:
 
 def test_html_parser_is_lenient_exactly_where_telegram_is() -> None:
     # Unclosed entity names, upper-case tags, unquoted attributes and the anonymous end tag.
-    assert parse_html("&lt&gt <B>x</> <a href=a.no>l</a> 3 > 2") == (
+    assert parse_html("&lt&gt <B>x</> <a href=a.no>l</a> 3 > 2", strict_tags=False) == (
         "<> x l 3 > 2",
         [
             {"type": "bold", "offset": 3, "length": 1},
@@ -1069,3 +1070,100 @@ def test_update_builders_match_what_ptb_expects() -> None:
         {"type": "mention", "offset": 37, "length": 8},
         {"type": "url", "offset": 50, "length": 14},
     ]
+
+
+# --------------------------------------------------------------------------------- strictness
+
+
+@pytest.mark.parametrize(
+    ("html", "error"),
+    [
+        ("3 > 2", 'Character ">" at byte offset 2 must be escaped as "&gt;"'),
+        ("<a>balansekunst.no</a>", 'Tag "a" must have an href attribute at byte offset 0'),
+    ],
+)
+async def test_html_the_bot_api_documentation_forbids_is_refused(
+    server: FakeBotApi, bot: Bot, kari: FakeUser, html: str, error: str
+) -> None:
+    await expect_bad_request(
+        server,
+        bot.send_message(kari.id, html, parse_mode=ParseMode.HTML),
+        f"Bad Request: can't parse entities: {error}",
+    )
+    await bot.send_message(
+        kari.id, "3 &gt; 2 <a href='https://balansekunst.no'>her</a>", parse_mode=ParseMode.HTML
+    )
+
+
+async def test_a_parameter_the_method_does_not_take_is_refused(
+    server: FakeBotApi, bot: Bot, kari: FakeUser
+) -> None:
+    await expect_bad_request(
+        server,
+        raw_call(bot, "sendMessage", chat_id=kari.id, text="hei", disable_preview=True),
+        "Bad Request: the fake Bot API knows no parameter 'disable_preview' of sendMessage",
+    )
+    await raw_call(bot, "sendMessage", chat_id=kari.id, text="hei", disable_web_page_preview=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "description"),
+    [
+        ("{nope", "Bad Request: can't parse link preview options JSON object"),
+        ("[true]", "Bad Request: object expected as link preview options"),
+        ('{"is_disabled": "yes"}', 'Bad Request: field "is_disabled" must be of type Boolean'),
+        ('{"url": 5}', 'Bad Request: field "url" must be of type String'),
+        (
+            '{"disabled": true}',
+            "Bad Request: the fake Bot API knows no field 'disabled' of link preview options",
+        ),
+    ],
+)
+async def test_link_preview_options_are_read_and_checked(
+    server: FakeBotApi, bot: Bot, kari: FakeUser, options: str, description: str
+) -> None:
+    await expect_bad_request(
+        server,
+        raw_call(bot, "sendMessage", chat_id=kari.id, text="hei", link_preview_options=options),
+        description,
+    )
+    await raw_call(
+        bot, "sendMessage", chat_id=kari.id, text="hei", link_preview_options='{"is_disabled": true}'
+    )
+
+
+async def test_flood_control_refuses_a_burst_in_one_chat_and_lets_it_go_after_retry_after() -> None:
+    async with FakeBotApi(flood_limits=FloodLimits(chat_burst=3, chat_per_second=1)) as fake:
+        kari = fake.add_user("Kari")
+        fake.send_command(kari, "start")
+        async with Bot(fake.token, base_url=fake.base_url) as paced:
+            for n in range(3):
+                await paced.send_message(kari.id, f"{n}")
+            with pytest.raises(RetryAfter) as caught:
+                await paced.send_message(kari.id, "for mye")
+            assert caught.value.retry_after in (1, dtm.timedelta(seconds=1))
+            ola = fake.add_user("Ola")
+            fake.send_command(ola, "start")
+            await paced.send_message(ola.id, "another chat is not held back")
+            await asyncio.sleep(1.05)
+            await paced.send_message(kari.id, "en til")
+        assert [m.text for m in fake.bot_messages(kari)] == ["0", "1", "2", "en til"]
+        assert [op.error_code for op in fake.ops_for("sendMessage")].count(429) == 1
+
+
+async def test_flood_control_refuses_more_than_the_overall_burst_and_rate() -> None:
+    async with FakeBotApi(flood_limits=FloodLimits(per_second=10, burst_seconds=1)) as fake:
+        people = [fake.add_user(f"P{n}") for n in range(12)]
+        for person in people:
+            fake.send_command(person, "start")
+        async with Bot(fake.token, base_url=fake.base_url) as bot:
+            outcomes = []
+            for person in people:
+                try:
+                    await bot.send_message(person.id, "hei")
+                    outcomes.append("ok")
+                except RetryAfter:
+                    outcomes.append("429")
+            assert outcomes == ["ok"] * 10 + ["429"] * 2
+            await asyncio.sleep(1.05)
+            await bot.send_message(people[-1].id, "hei")

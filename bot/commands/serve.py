@@ -13,7 +13,6 @@ from bot.commands.common import engine_or_exit
 from bot.live_scripts import LiveScripts
 from bot.logs import configure_logging
 from bot.settings import ServeSettings, describe_settings_error
-from bot.telegram.runtime import Runtime
 from bot.telegram.webapp import serve
 
 SHUTDOWN_SECONDS = 8.0  # finish in-flight updates, within the 10 s a container stop allows
@@ -38,6 +37,5 @@ def run(_args: argparse.Namespace) -> int:
     )  # PTB 22: timedelta retry_after, without a warning each time
     engine = engine_or_exit(settings.dialogues_dir, channels=settings.lead_channels)
     live = LiveScripts(engine, settings.dialogues_dir, engine.catalogs)
-    runtime = Runtime(settings, live, engine.catalogs)
-    asyncio.run(serve(runtime, shutdown_seconds=SHUTDOWN_SECONDS))
+    asyncio.run(serve(settings, live, engine.catalogs, shutdown_seconds=SHUTDOWN_SECONDS))
     return 0

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from telegram import Bot
 from telegram.error import BadRequest
 
 from bot.content.scripts import Scripts
@@ -19,7 +20,6 @@ from bot.stats.counter import StatsCounter
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import StoredChat
 from bot.storage.turns import ChatTurns
-from bot.telegram.bot_api import BotApi
 from bot.telegram.replies import send_replies, stop_spinner
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class Conversations:
         self._leads = leads
         self._stats = stats
 
-    async def handle(self, api: BotApi, incoming: Incoming) -> tuple[str, ...]:
+    async def handle(self, bot: Bot, incoming: Incoming) -> tuple[str, ...]:
         """Answer one update; returns the nodes shown (for metrics). Raises when it could not."""
         engine = self._engine()
         retention = Retention.from_scripts(engine.scripts)
@@ -124,15 +124,15 @@ class Conversations:
             )
             outcome = engine.handle(stored.state, incoming.event, self._clock())
             if incoming.callback_query_id is not None and not turn.sent:
-                await stop_spinner(api, incoming.callback_query_id)
+                await stop_spinner(bot, incoming.callback_query_id)
             for effect in outcome.effects:
                 if isinstance(effect, SubmitLead):
                     await self._submit(effect, incoming.update_id)
             if ForgetChat() in outcome.effects:
                 # Forgotten first: a failed confirmation must not keep what the reader asked to delete.
                 await turn.finish(None, self._clock())
-                await self._delete_messages(api, stored, incoming, retention)
-                await send_replies(api, incoming.chat_id, outcome.replies, edit_message_id=None)
+                await self._delete_messages(bot, stored, incoming, retention)
+                await send_replies(bot, incoming.chat_id, outcome.replies, edit_message_id=None)
                 self._count(outcome)
                 return outcome.nodes
             editable = (
@@ -141,7 +141,7 @@ class Conversations:
                 else None
             )
             sent = await send_replies(
-                api,
+                bot,
                 incoming.chat_id,
                 outcome.replies,
                 edit_message_id=editable,
@@ -170,7 +170,7 @@ class Conversations:
         await self._leads.submit(lead, self._clock(), once_per=f"{update_id}:{fingerprint[:16]}")
 
     async def _delete_messages(
-        self, api: BotApi, forgotten: StoredChat, incoming: Incoming, retention: Retention
+        self, bot: Bot, forgotten: StoredChat, incoming: Incoming, retention: Retention
     ) -> None:
         """Delete every message of the forgotten chat that Telegram still lets the bot delete."""
         oldest = int((self._clock() - retention.message_ids).timestamp())
@@ -180,7 +180,7 @@ class Conversations:
         for start in range(0, len(ids), DELETE_BATCH):
             batch = ids[start : start + DELETE_BATCH]
             try:
-                await api.call("deleteMessages", {"chat_id": incoming.chat_id, "message_ids": batch})
+                await bot.delete_messages(incoming.chat_id, batch)
             except BadRequest as error:
                 # Some were already deleted by the user, or too old; the rest were deleted.
                 log.info("some messages could not be deleted: %s", error.message)

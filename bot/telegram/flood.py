@@ -21,20 +21,30 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
+from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.engine.engine import Engine, choose_language
 from bot.engine.model import Command, FreeText, Reply
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
-from bot.telegram.bot_api import BotApi
 from bot.telegram.conversations import Incoming
 from bot.telegram.metrics import BotMetrics
 from bot.telegram.replies import send_replies, stop_spinner
 
 log = logging.getLogger(__name__)
 MAX_CHATS = 100_000  # buckets kept at most; ~150 bytes each
+
+
+class Verdict(Enum):
+    """What flood control decided for one update."""
+
+    ANSWER = "answer"
+    NOTIFY = "notify"
+    """Over the limit, and the first such update of a throttle period: told to send it again later."""
+    IGNORE = "ignore"
 
 
 @dataclass(slots=True)
@@ -139,32 +149,41 @@ class FloodGuard:
             return None
         return cls(FloodBuckets(settings.flood_burst, settings.flood_per_second), engine, catalogs, metrics)
 
-    async def admit(self, api: BotApi, incoming: Incoming) -> bool:
-        """True: answer the update as usual. False: the chat is over its limit and it was dealt with."""
+    def judge(self, incoming: Incoming) -> Verdict:
+        """Whether to answer the update, decided as it arrives (not once it has waited its turn).
+
+        Decided on arrival, the limit counts what the chat sent; decided after the update waited
+        behind the chat's earlier ones (whose replies Telegram's own limit of about one message a
+        second in a chat slows down), it would count how fast the bot could answer instead.
+        """
         if self._buckets.take(incoming.chat_id):
-            return True
+            return Verdict.ANSWER
         event = incoming.event
         if isinstance(event, FreeText) and self._engine().is_acute(event.text):
             self._count("acute_answered")  # someone in danger is never kept waiting
-            return True
+            return Verdict.ANSWER
         if isinstance(event, Command):
             # /slett, /avbryt and the rest are few and deliberate: a frightened person who typed fast
             # and then asks to delete everything must never be met by silence.
             self._count("command_answered")
-            return True
-        if incoming.callback_query_id is not None:
-            try:
-                await stop_spinner(api, incoming.callback_query_id)
-            except TelegramError as error:  # a throttled update is not delivered again: no reason to fail
-                log.info("a throttled button press could not be answered (%s)", type(error).__name__)
+            return Verdict.ANSWER
         if self._buckets.first_excess(incoming.chat_id):
             self._count("notified")
-            await self._notify(api, incoming)
-        else:
-            self._count("ignored")
-        return False
+            return Verdict.NOTIFY
+        self._count("ignored")
+        return Verdict.IGNORE
 
-    async def _notify(self, api: BotApi, incoming: Incoming) -> None:
+    async def turn_away(self, bot: Bot, incoming: Incoming, verdict: Verdict) -> None:
+        """A throttled update: its button's spinner stops; the first of a throttle period gets a notice."""
+        if incoming.callback_query_id is not None:
+            try:
+                await stop_spinner(bot, incoming.callback_query_id)
+            except TelegramError as error:  # a throttled update is not delivered again: no reason to fail
+                log.info("a throttled button press could not be answered (%s)", type(error).__name__)
+        if verdict is Verdict.NOTIFY:
+            await self._notify(bot, incoming)
+
+    async def _notify(self, bot: Bot, incoming: Incoming) -> None:
         """The one reply of a throttle period, in the language of the reader's Telegram app."""
         # The chat's own language choice is in the database, which a throttled update does not touch.
         scripts = self._engine().scripts
@@ -183,7 +202,7 @@ class FloodGuard:
             )
         )
         try:
-            await send_replies(api, incoming.chat_id, (Reply(text),), edit_message_id=None)
+            await send_replies(bot, incoming.chat_id, (Reply(text),), edit_message_id=None)
         except TelegramError as error:  # the update goes unanswered either way; no redelivery for this
             log.warning("the flood notice could not be sent (%s)", type(error).__name__)
 

@@ -1,45 +1,41 @@
-"""Engine replies → Telegram messages: HTML, inline keyboards, edit-in-place, retries that are safe."""
+"""Engine replies → Telegram messages: HTML, inline keyboards, edit-in-place, plain text when refused."""
 
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import lru_cache
 
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 
 from bot.engine.model import Reply
-from bot.telegram.bot_api import BotApi
 
 log = logging.getLogger(__name__)
-# Object parameters go to the Bot API as JSON text inside the JSON body, as PTB sends them;
-# written once here instead of on every send.
-NO_PREVIEW = json.dumps({"is_disabled": True})
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 TAG = re.compile(r"<[^>]*>")
 
 
 @lru_cache(maxsize=1024)
-def keyboard(reply: Reply) -> str | None:
-    """The reply's buttons as the Bot API's InlineKeyboardMarkup, in JSON (replies repeat: cached)."""
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The reply's buttons as an inline keyboard (replies repeat: cached; PTB's objects are frozen)."""
     if not reply.keyboard:
         return None
-    markup = {
-        "inline_keyboard": [
+    return InlineKeyboardMarkup(
+        [
             [
-                {"text": b.text, "url": b.url}
+                InlineKeyboardButton(b.text, url=b.url)
                 if b.url
-                else {"text": b.text, "callback_data": b.callback_data}
+                else InlineKeyboardButton(b.text, callback_data=b.callback_data)
                 for b in row
             ]
             for row in reply.keyboard
         ]
-    }
-    return json.dumps(markup, ensure_ascii=False, separators=(",", ":"))
+    )
 
 
 async def _record_nothing(_index: int, _message_id: int | None) -> None:
@@ -47,7 +43,7 @@ async def _record_nothing(_index: int, _message_id: int | None) -> None:
 
 
 async def send_replies(
-    api: BotApi,
+    bot: Bot,
     chat_id: int,
     replies: Sequence[Reply],
     *,
@@ -68,39 +64,45 @@ async def send_replies(
             if (earlier := done[index]) is not None:
                 sent.append(earlier)
             continue
-        arguments = _arguments(chat_id, reply)
-        if index == 0 and edit_message_id is not None and await _edit(api, edit_message_id, arguments):
+        if index == 0 and edit_message_id is not None and await _edit(bot, chat_id, edit_message_id, reply):
             await record_sent(index, None)
             continue
-        result = await _send(api, arguments)
-        if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-            raise TelegramError("sendMessage answered without a message id")
-        sent.append(result["message_id"])
-        await record_sent(index, result["message_id"])
+        message = await _send(bot, chat_id, reply)
+        sent.append(message.message_id)
+        await record_sent(index, message.message_id)
     return sent
 
 
-async def _send(api: BotApi, arguments: dict[str, object]) -> object:
+async def _send(bot: Bot, chat_id: int, reply: Reply) -> Message:
     """sendMessage; a reply Telegram refuses (a 400) is tried once more as plain text, then given up.
 
     A refusal is permanent, so it is never retried as it is; the plain text (tags stripped, links
     written out) still gives the reader the answer, numbers and addresses included.
     """
+    markup = keyboard(reply)
     try:
-        return await api.call("sendMessage", arguments)
+        return await bot.send_message(
+            chat_id,
+            reply.text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=markup,
+        )
     except BadRequest as error:
         log.warning("Telegram refused a reply (%s); sending it as plain text", error.message)
-        plain = {key: value for key, value in arguments.items() if key not in ("parse_mode", "reply_markup")}
-        plain["text"] = plain_text(str(arguments["text"]))
-        if "entities" in error.message.lower() and "reply_markup" in arguments:
-            plain["reply_markup"] = arguments["reply_markup"]  # the buttons were not the problem
-        return await api.call("sendMessage", plain)
+        buttons_fine = "entities" in error.message.lower()  # the buttons were not the problem
+        return await bot.send_message(
+            chat_id,
+            plain_text(reply.text),
+            link_preview_options=NO_PREVIEW,
+            reply_markup=markup if buttons_fine else None,
+        )
 
 
-async def stop_spinner(api: BotApi, query_id: str) -> None:
+async def stop_spinner(bot: Bot, query_id: str) -> None:
     """Answer a button press so its loading spinner stops; an expired query is no reason to fail."""
     try:
-        await api.call("answerCallbackQuery", {"callback_query_id": query_id})
+        await bot.answer_callback_query(query_id)
     except BadRequest as error:
         log.info("callback query could not be answered: %s", error.message)
 
@@ -111,23 +113,17 @@ def plain_text(text: str) -> str:
     return html.unescape(TAG.sub("", linked))
 
 
-def _arguments(chat_id: int, reply: Reply) -> dict[str, object]:
-    arguments: dict[str, object] = {
-        "chat_id": chat_id,
-        "text": reply.text,
-        "parse_mode": ParseMode.HTML.value,
-        "link_preview_options": NO_PREVIEW,
-    }
-    markup = keyboard(reply)
-    if markup is not None:
-        arguments["reply_markup"] = markup
-    return arguments
-
-
-async def _edit(api: BotApi, message_id: int, arguments: dict[str, object]) -> bool:
+async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> bool:
     """Replace the pressed message in place; False when it cannot be edited (then send a new one)."""
     try:
-        await api.call("editMessageText", {**arguments, "message_id": message_id})
+        await bot.edit_message_text(
+            reply.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=keyboard(reply),
+        )
     except BadRequest as error:
         if "message is not modified" in error.message.lower():
             return True  # the same node pressed twice: what is shown is already right

@@ -1,26 +1,27 @@
-"""The running bot: database, python-telegram-bot application, expiry — started and stopped together."""
+"""The running bot, built whole or not at all: database, Bot API client, answerer, background work.
+
+`running_bot` enters every part on one AsyncExitStack, so a part that fails to start closes
+the ones started before it, and they are closed in reverse order at the end; what it yields has
+all its parts. `taking_updates` then registers the webhook or starts long polling.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Update
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-)
+from telegram.ext import ExtBot
 
 from bot.content.opening_hours import norwegian_public_holidays
 from bot.content.scripts import SOURCE_LANGUAGE
 from bot.delivery import worker as delivery
 from bot.delivery.leads import OutboxLeads, lead_channels
-from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.live_scripts import LiveScripts
 from bot.settings import ServeSettings
@@ -33,169 +34,41 @@ from bot.storage.outbox import LeadOutbox
 from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
 from bot.storage.store import ChatStore, SqlChatStore
 from bot.storage.turns import ChatTurns, chat_turns
-from bot.telegram import handlers
 from bot.telegram.answering import Answerer
-from bot.telegram.application import StatelessApplication
-from bot.telegram.bot_api import FLOOD_RETRIES, BotApi
 from bot.telegram.command_menu import command_menu
-from bot.telegram.conversations import Conversations, Incoming, Retention
+from bot.telegram.conversations import Conversations, Retention
 from bot.telegram.flood import FloodGuard
-from bot.telegram.handlers import PtbApplication
-from bot.telegram.instrumented import MeasuredRateLimiter, MeasuredRequest, MeasuredUpdateProcessor
 from bot.telegram.metrics import BotMetrics
-from bot.telegram.ordering import ChatOrderedUpdateProcessor
+from bot.telegram.outbound import BotApiConfig, Pacing, bot_api
+from bot.telegram.polling import ALLOWED_UPDATES, polling
 
 log = logging.getLogger(__name__)
 COMMAND_LANGUAGES = ((None, "en"), ("nb", "nb"), ("no", "nb"), ("nn", "nn"))
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 HEALTH_TIMEOUT_SECONDS = 2.0
-POLLING_GUARD_SECONDS = 1.0  # how often long polling checks that the database is there
 HANDLED_UPDATES_KEPT = dt.timedelta(days=2)  # Telegram gives up redelivering an update after 24 hours
 
 
-@dataclass
-class Runtime:
-    """Everything `balansebot serve` runs, with one start and one stop."""
+class Gate:
+    """Whether updates are taken now: open once live, closed again when stopping (then 503)."""
 
-    settings: ServeSettings
+    def __init__(self) -> None:
+        self.open = False
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Every part `balansebot serve` runs, all started."""
+
     scripts: LiveScripts
     catalogs: Catalogs
-    store: ChatStore | None = None
-    turns: ChatTurns | None = None
-    application: PtbApplication | None = None
-    answerer: Answerer | None = None
-    stats: StatsRecorder | None = None
-    ready: bool = False
-    metrics: BotMetrics = field(default_factory=BotMetrics)  # this bot's own registry
-    _background: list[asyncio.Task[None]] = field(default_factory=list)
+    bot: ExtBot[None]
+    answerer: Answerer
+    store: ChatStore
+    metrics: BotMetrics
+    gate: Gate
 
-    @property
-    def engine(self) -> Engine:
-        """The engine for the scripts being served now (replaced by live reload)."""
-        return self.scripts.engine
-
-    async def start(self) -> None:
-        """Migrate, open the database and start python-telegram-bot (not yet taking updates)."""
-        settings = self.settings
-        await asyncio.to_thread(migrate.upgrade, settings.database_url)
-        database = create_engine(
-            settings.database_url,
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
-        )
-        store: ChatStore = BatchingChatStore(SqlChatStore(database))
-        self.store = CachedChatStore(store) if is_sqlite(settings.database_url) else store
-        # Norway's holiday rules load lazily, a large import: load them now, off the event loop,
-        # rather than while the first person asking about the phone line waits.
-        await asyncio.to_thread(norwegian_public_holidays, dt.datetime.now(dt.UTC).year)
-        request = self._measured_request(settings.max_concurrent_updates)
-        self.application = self._build_application(request)
-        default_recipient = str(self.engine.scripts.facts.values["contact.email"])
-        channels = lead_channels(settings, self.application.bot, default_recipient)
-        outbox = LeadOutbox(database) if channels else None
-        leads = None if outbox is None else OutboxLeads(outbox, [channel.name for channel in channels])
-        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-        pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
-        # How long things are kept comes from the facts file, as /personvern says, read afresh each
-        # time: a figure staff change there takes effect without a restart.
-        self.stats = StatsRecorder.for_database(
-            database, lambda: Retention.from_scripts(self.engine.scripts).stats.days
-        )
-        self.turns = chat_turns(self.store, database)
-        conversations = Conversations(
-            lambda: self.engine, self.turns, pseudonyms, leads=leads, stats=self.stats.counter
-        )
-        if settings.staff_chat_id is not None:
-            handlers.register_staff_chat(self.application, settings.staff_chat_id)
-        application = self.application
-        self.answerer = Answerer(
-            BotApi(request, application.bot.base_url),
-            conversations,
-            running=lambda: application.running,
-            flood=FloodGuard.from_settings(settings, lambda: self.engine, self.catalogs, self.metrics),
-            metrics=self.metrics,
-        )
-        handlers.register(application, self.answerer, self.catalogs)
-        self.scripts.subscribe(self.metrics.count_reload)
-        if outbox is not None:
-            self.metrics.watch_outbox(outbox.depth_by_channel, [channel.name for channel in channels])
-        await self.application.initialize()
-        await self.application.start()
-        if outbox is not None:
-            # Only now: the staff chat's channel sends with the application's bot, initialised above.
-            self._background.append(
-                asyncio.create_task(
-                    delivery.run_forever(
-                        outbox,
-                        channels,
-                        settings.delivery_interval_seconds,
-                        lambda: dt.datetime.now(dt.UTC),
-                        keep_delivered=lambda: Retention.from_scripts(self.engine.scripts).leads,
-                    ),
-                    name="lead delivery",
-                )
-            )
-        self._background.append(asyncio.create_task(self._expire_forever(), name="expiry"))
-        self._background.append(
-            asyncio.create_task(self.stats.flush_forever(settings.stats_flush_seconds), name="statistics")
-        )
-        if settings.watch_dialogues:
-            self._background.append(asyncio.create_task(self.scripts.watch(), name="script watcher"))
-
-    async def go_live(self) -> None:
-        """Start taking updates: register the webhook (our server listens by now) or start polling."""
-        settings = self.settings
-        assert self.application is not None  # noqa: S101 - start() came first
-        # Telegram shows each user the list for their app's language; everyone else gets English.
-        for language_code, lang in COMMAND_LANGUAGES:
-            shown = lang if lang in self.engine.scripts.languages else SOURCE_LANGUAGE
-            await self.application.bot.set_my_commands(
-                command_menu(self.catalogs, shown), language_code=language_code
-            )
-        if settings.webhook_url is not None:
-            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            await self.application.bot.set_webhook(
-                str(settings.webhook_url),
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-                max_connections=100,
-            )
-        else:
-            await self.application.bot.delete_webhook()
-            assert self.application.updater is not None  # noqa: S101 - built with an updater for polling
-            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            self._background.append(
-                asyncio.create_task(self._pause_polling_while_database_is_away(), name="polling guard")
-            )
-        self.ready = True
-        log.info(
-            "ready: scripts %s, %s",
-            self.engine.scripts.version,
-            "webhook" if settings.webhook_url else "long polling",
-        )
-
-    async def stop(self) -> None:
-        """Stop taking updates, finish those in flight, close everything."""
-        self.ready = False
-        for task in self._background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.application is not None:
-            if self.application.updater is not None and self.application.updater.running:
-                await self.application.updater.stop()
-            if self.application.running:
-                await self.application.stop()
-            await self.application.shutdown()
-        if self.stats is not None:  # after the updates in flight, so their counts are stored too
-            await self.stats.close()
-        if self.store is not None:
-            await self.store.close()
-
-    async def healthy(self) -> bool:
-        """Ready, and the database answers in time."""
-        if not self.ready or self.store is None:
-            return False
+    async def database_answers(self) -> bool:
+        """Whether the database answers in time."""
         try:
             await asyncio.wait_for(self.store.ping(), HEALTH_TIMEOUT_SECONDS)
         except (TimeoutError, OSError, SQLAlchemyError) as error:
@@ -203,99 +76,160 @@ class Runtime:
             return False
         return True
 
-    async def _pause_polling_while_database_is_away(self) -> None:
-        """Long polling: stop fetching while the database is unreachable, and start again after.
+    async def healthy(self) -> bool:
+        """Taking updates, and the database answers in time."""
+        return self.gate.open and await self.database_answers()
 
-        Updates already fetched are retried in the process (see handlers); new ones stay with
-        Telegram, which keeps them for 24 hours, instead of piling up in memory.
-        """
-        assert self.application is not None  # noqa: S101 - started before this task
-        updater = self.application.updater
-        assert updater is not None  # noqa: S101 - built with an updater for polling
-        while True:
-            await asyncio.sleep(POLLING_GUARD_SECONDS)
-            reachable = await self.healthy()
-            if not reachable and updater.running:
-                log.warning("database unreachable: long polling paused")
-                await updater.stop()
-            elif reachable and not updater.running:
-                log.info("database reachable again: long polling resumed")
-                await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
 
-    async def process(self, update: Update) -> None:
-        """Handle one webhook update through PTB, in its chat's order (errors go to the error handler)."""
-        assert self.application is not None  # noqa: S101 - only called while running
-        await self.application.update_processor.process_update(
-            update, self.application.process_update(update)
+@asynccontextmanager
+async def running_bot(
+    settings: ServeSettings, scripts: LiveScripts, catalogs: Catalogs, metrics: BotMetrics
+) -> AsyncIterator[Runtime]:
+    """Migrate, open the database, start the Bot API client and the background work (not yet live)."""
+    async with AsyncExitStack() as parts:
+        await asyncio.to_thread(migrate.upgrade, settings.database_url)
+        database = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
         )
+        batched: ChatStore = BatchingChatStore(SqlChatStore(database))
+        store = CachedChatStore(batched) if is_sqlite(settings.database_url) else batched
+        parts.push_async_callback(store.close)  # disposes of the database's connections too
+        # Norway's holiday rules load lazily, a large import: load them now, off the event loop,
+        # rather than while the first person asking about the phone line waits.
+        await asyncio.to_thread(norwegian_public_holidays, dt.datetime.now(dt.UTC).year)
+        bot = bot_api(bot_api_config(settings), metrics)
+        await parts.enter_async_context(bot)  # checks the token (getMe)
 
-    async def answer(self, incoming: Incoming) -> None:
-        """Handle an ordinary webhook update directly, in its chat's order, failing as PTB's path does."""
-        assert self.application is not None  # noqa: S101 - only called while running
-        assert self.answerer is not None  # noqa: S101 - set up with the application
-        await self.application.update_processor.process_update(incoming, self._answer_or_fail(incoming))
+        def retention() -> Retention:
+            # From the facts file, as /personvern says, read afresh each time: a figure staff
+            # change there takes effect without a restart.
+            return Retention.from_scripts(scripts.engine.scripts)
 
-    async def _answer_or_fail(self, incoming: Incoming) -> None:
-        assert self.answerer is not None  # noqa: S101 - set up with the application
-        try:
-            await self.answerer.answer(incoming)
-        except Exception as error:  # as PTB's dispatch does: the error handler decides
-            self.answerer.failed(error)
-
-    def _measured_request(self, pool_size: int) -> MeasuredRequest:
-        """The aiohttp transport, counted in the metrics."""
-        # getUpdates waits its long-poll timeout on top of this (PTB adds it to the read timeout).
-        timeout = self.settings.bot_api_timeout_seconds
-        return MeasuredRequest(
-            self.metrics,
-            connection_pool_size=pool_size,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            connect_timeout=timeout,
+        channels = lead_channels(settings, bot, str(scripts.engine.scripts.facts.values["contact.email"]))
+        outbox = LeadOutbox(database) if channels else None
+        leads = None if outbox is None else OutboxLeads(outbox, [channel.name for channel in channels])
+        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
+        pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
+        stats = StatsRecorder.for_database(database, lambda: retention().stats.days)
+        parts.push_async_callback(stats.close)  # closed after the updates in flight: their counts are kept
+        turns = chat_turns(store, database)
+        conversations = Conversations(
+            lambda: scripts.engine, turns, pseudonyms, leads=leads, stats=stats.counter
         )
+        answerer = Answerer(
+            bot,
+            conversations,
+            FloodGuard.from_settings(settings, lambda: scripts.engine, catalogs, metrics),
+            catalogs,
+            metrics,
+            staff_chat_id=settings.staff_chat_id,
+        )
+        scripts.subscribe(metrics.count_reload)
 
-    def _build_application(self, request: MeasuredRequest) -> PtbApplication:
-        settings = self.settings
-        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-            Application.builder()
-            .application_class(StatelessApplication)  # no per-chat memory growth, see its module
-            .token(settings.bot_token.get_secret_value())
-            .base_url(settings.bot_api_url)
-            .request(request)  # shared with the conversations' BotApi
-            .get_updates_request(self._measured_request(2))
-            # Only 429 handling: Telegram's flood limits are per chat, and answers must not queue here.
-            .rate_limiter(
-                MeasuredRateLimiter(
-                    self.metrics, overall_max_rate=0, group_max_rate=0, max_retries=FLOOD_RETRIES
-                )
+        async def start(work: Coroutine[Any, Any, None], name: str) -> None:
+            await parts.enter_async_context(_running(work, name))
+
+        if outbox is not None:
+            metrics.watch_outbox(outbox.depth_by_channel, [channel.name for channel in channels])
+            await start(
+                delivery.run_forever(
+                    outbox,
+                    channels,
+                    settings.delivery_interval_seconds,
+                    lambda: dt.datetime.now(dt.UTC),
+                    keep_delivered=lambda: retention().leads,
+                ),
+                "lead delivery",
             )
-            .concurrent_updates(
-                MeasuredUpdateProcessor(
-                    ChatOrderedUpdateProcessor(settings.max_concurrent_updates), self.metrics
-                )
-            )
-        )
+        await start(_expire_forever(store, turns, scripts, settings.expiry_interval_seconds), "expiry")
+        await start(stats.flush_forever(settings.stats_flush_seconds), "statistics")
+        if settings.watch_dialogues:
+            await start(scripts.watch(), "script watcher")
+        yield Runtime(scripts, catalogs, bot, answerer, store, metrics, Gate())
+
+
+@asynccontextmanager
+async def taking_updates(runtime: Runtime, settings: ServeSettings) -> AsyncIterator[None]:
+    """Register the webhook (our server listens by now) or poll; stop taking updates when the block ends."""
+    bot = runtime.bot
+    languages = runtime.scripts.engine.scripts.languages
+    # Telegram shows each user the list for their app's language; everyone else gets English.
+    for language_code, lang in COMMAND_LANGUAGES:
+        shown = lang if lang in languages else SOURCE_LANGUAGE
+        await bot.set_my_commands(command_menu(runtime.catalogs, shown), language_code=language_code)
+    async with AsyncExitStack() as live:
         if settings.webhook_url is not None:
-            builder = builder.updater(None)
-        return builder.build()
+            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            await bot.set_webhook(
+                str(settings.webhook_url),
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=100,
+            )
+        else:
+            await bot.delete_webhook()
+            await live.enter_async_context(
+                polling(bot, runtime.answerer, runtime.database_answers, settings.max_concurrent_updates)
+            )
+        runtime.gate.open = True
+        live.callback(setattr, runtime.gate, "open", False)  # first thing on the way out
+        log.info(
+            "ready: scripts %s, %s",
+            runtime.scripts.engine.scripts.version,
+            "webhook" if settings.webhook_url else "long polling",
+        )
+        yield
 
-    async def _expire_forever(self) -> None:
-        """Delete what has outlived its time, now and then, for as long as the bot runs."""
-        while True:
-            retention = Retention.from_scripts(self.engine.scripts)
-            assert self.store is not None  # noqa: S101 - started before this task
-            assert self.turns is not None  # noqa: S101 - started before this task
-            now = dt.datetime.now(dt.UTC)
-            try:
-                report = await self.store.expire(now, retention.chat, retention.message_ids)
-                await self.turns.expire(now - HANDLED_UPDATES_KEPT)
-            except (OSError, SQLAlchemyError):  # a database hiccup must not stop expiry for good
-                log.exception("expiry failed; trying again later")
-            else:
-                if report.chats_deleted or report.message_lists_cleared:
-                    log.info(
-                        "expired %d chats and %d message lists",
-                        report.chats_deleted,
-                        report.message_lists_cleared,
-                    )
-            await asyncio.sleep(self.settings.expiry_interval_seconds)
+
+def bot_api_config(settings: ServeSettings) -> BotApiConfig:
+    """The Bot API client's part of the settings."""
+    return BotApiConfig(
+        token=settings.bot_token.get_secret_value(),
+        base_url=settings.bot_api_url,
+        timeout_seconds=settings.bot_api_timeout_seconds,
+        connections=settings.max_concurrent_updates,
+        pacing=Pacing(
+            messages_per_second=settings.bot_api_messages_per_second,
+            chat_burst=settings.bot_api_chat_burst,
+            chat_per_second=settings.bot_api_chat_per_second,
+            longest_flood_wait=settings.bot_api_longest_flood_wait_seconds,
+        ),
+    )
+
+
+@asynccontextmanager
+async def _running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run `work` in the background for the block; cancelled when it ends."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # it ended by itself before: say so, and close the other parts still
+            log.exception("%s had stopped with an error", name)
+
+
+async def _expire_forever(store: ChatStore, turns: ChatTurns, scripts: LiveScripts, interval: float) -> None:
+    """Delete what has outlived its time, now and then, for as long as the bot runs."""
+    while True:
+        retention = Retention.from_scripts(scripts.engine.scripts)
+        now = dt.datetime.now(dt.UTC)
+        try:
+            report = await store.expire(now, retention.chat, retention.message_ids)
+            await turns.expire(now - HANDLED_UPDATES_KEPT)
+        except (OSError, SQLAlchemyError):  # a database hiccup must not stop expiry for good
+            log.exception("expiry failed; trying again later")
+        else:
+            if report.chats_deleted or report.message_lists_cleared:
+                log.info(
+                    "expired %d chats and %d message lists",
+                    report.chats_deleted,
+                    report.message_lists_cleared,
+                )
+        await asyncio.sleep(interval)

@@ -6,19 +6,18 @@ import asyncio
 import functools
 import io
 import logging
+import re
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Final
 
 import aiohttp
-
-# PTB's own request implementations use these private helpers for the DEFAULT_NONE contract.
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _LOGGER = logging.getLogger(__name__)
+METHOD_NAME = re.compile(r"[A-Za-z]{1,64}")
 
 # PTB's wording (HTTPXRequest), so code matching on it behaves the same with either transport.
 POOL_TIMEOUT_MESSAGE: Final = (
@@ -26,6 +25,28 @@ POOL_TIMEOUT_MESSAGE: Final = (
     "Request was *not* sent to Telegram. Consider adjusting the connection "
     "pool size or the pool timeout."
 )
+
+
+def api_method(url: str) -> str:
+    """The Bot API method a request URL calls; "other" for anything else (a file download)."""
+    # The token sits in the path before the method, so only the last segment may become a label.
+    last = url.rsplit("?", 1)[0].rsplit("/", 1)[-1]
+    return last if METHOD_NAME.fullmatch(last) else "other"
+
+
+def api_outcome(status: int) -> str:
+    """The outcome class of an HTTP status from the Bot API."""
+    if 200 <= status < 300:
+        return "ok"
+    if status == 429:  # flood control: told apart from other 4xx, it is retried
+        return "429"
+    if 400 <= status < 600:
+        return f"{status // 100}xx"
+    return "other"
+
+
+def _count_nothing(_method: str, _outcome: str) -> None:
+    """The default: nobody counts the requests."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -40,6 +61,7 @@ class AiohttpRequest(BaseRequest):
     __slots__ = (
         "_connect_timeout",
         "_connection_pool_size",
+        "_count",
         "_media_write_timeout",
         "_pool",
         "_pool_timeout",
@@ -58,8 +80,13 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: float | None = 1.0,
         proxy: str | None = None,
         media_write_timeout: float | None = 20.0,
+        *,
+        count: Callable[[str, str], None] = _count_nothing,
     ) -> None:
-        """Keep the settings; the session is created by ``initialize``, inside the event loop."""
+        """Keep the settings; the session is created by ``initialize``, inside the event loop.
+
+        `count` hears of every request: its Bot API method and how it ended (see `api_outcome`).
+        """
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
         if proxy is not None and not proxy.lower().startswith(("http://", "https://")):
@@ -71,6 +98,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._proxy = proxy
+        self._count = count
         self._session: aiohttp.ClientSession | None = None
         self._pool: asyncio.Semaphore | None = None
 
@@ -117,24 +145,45 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        """Send one request and return (HTTP status, body); PTB interprets the status."""
+        """Send one request and return (HTTP status, body); PTB interprets the status. Counted."""
+        name = api_method(url)
+        try:
+            status, payload = await self._send(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            )
+        except TimedOut:
+            self._count(name, "timeout")
+            raise
+        except NetworkError:
+            self._count(name, "network")
+            raise
+        self._count(name, api_outcome(status))
+        return status, payload
+
+    async def _send(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None,
+        read_timeout: object,
+        write_timeout: object,
+        connect_timeout: object,
+        pool_timeout: object,
+    ) -> tuple[int, bytes]:
         session, pool = self._session, self._pool
         if session is None or pool is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
 
         has_files = bool(request_data and request_data.multipart_data)
-        read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
-        connect = self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
-        wait_for_pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
-        if isinstance(write_timeout, DefaultValue):
-            write = self._media_write_timeout if has_files else self._write_timeout
-        else:
-            write = write_timeout
+        read = _timeout(read_timeout, self._read_timeout)
+        connect = _timeout(connect_timeout, self._connect_timeout)
+        wait_for_pool = _timeout(pool_timeout, self._pool_timeout)
+        write = _timeout(write_timeout, self._media_write_timeout if has_files else self._write_timeout)
         # A stalled upload would otherwise never end: aiohttp runs no timer while it writes
         # the body.  Text bodies fit in the socket buffer and need no such bound.
         total = None
@@ -172,6 +221,19 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
         finally:
             pool.release()
+
+
+def _timeout(given: object, default: float | None) -> float | None:
+    """The timeout a call gave, or `default` where it gave PTB's "not given" marker.
+
+    The parameters are typed `object` (wider than PTB's own, so still an override) because the
+    marker's type lives in a private PTB module; any value that is no number is that marker.
+    """
+    if given is None:
+        return None
+    if isinstance(given, int | float) and not isinstance(given, bool):
+        return float(given)
+    return default
 
 
 def _body(request_data: RequestData | None) -> aiohttp.FormData | aiohttp.BytesPayload | None:

@@ -1,4 +1,4 @@
-"""The aiohttp server: Telegram's webhook (secret-checked) and /healthz, around one Runtime."""
+"""The aiohttp server: Telegram's webhook (secret-checked) and /healthz, around one running bot."""
 
 from __future__ import annotations
 
@@ -6,41 +6,33 @@ import asyncio
 import hmac
 import logging
 import signal
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.i18n import Catalogs
+from bot.live_scripts import LiveScripts
+from bot.settings import ServeSettings
 from bot.telegram import metrics_http
-from bot.telegram.conversations import Incoming
-from bot.telegram.delivery import Delivery, current_delivery
-from bot.telegram.runtime import Runtime
-from bot.telegram.update_body import BodyRejected, read_update_body
+from bot.telegram.metrics import BotMetrics
+from bot.telegram.runtime import Runtime, running_bot, taking_updates
+from bot.telegram.updates import BodyRejected, read_update_body
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
+SETTINGS = web.AppKey("settings", ServeSettings)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 
 
-def create_app(runtime: Runtime) -> web.Application:
-    """The web application; the runtime starts with it and stops with it."""
-    settings = runtime.settings
+def create_app(runtime: Runtime, settings: ServeSettings) -> web.Application:
+    """The web application around a running bot."""
     app = web.Application(client_max_size=settings.webhook_max_body_bytes)
     app[RUNTIME] = runtime
-    app.cleanup_ctx.append(_run_runtime)
+    app[SETTINGS] = settings
     app.router.add_get("/healthz", healthz)
     metrics_http.install(app, runtime.metrics, settings)
     if settings.webhook_url is not None:
         app.router.add_post(settings.webhook_url.path or "/", receive_update)
     return app
-
-
-async def _run_runtime(app: web.Application) -> AsyncIterator[None]:
-    runtime = app[RUNTIME]
-    try:
-        await runtime.start()
-        yield
-    finally:
-        await runtime.stop()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -57,65 +49,55 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def receive_update(request: web.Request) -> web.Response:
-    """One update from Telegram: checked, parsed, answered — then 200, or 503 so Telegram tries again."""
-    runtime = request.app[RUNTIME]
-    secret = runtime.settings.webhook_secret
+    """One update from Telegram: checked, read, answered — then 200, or 503 so Telegram tries again."""
+    runtime, settings = request.app[RUNTIME], request.app[SETTINGS]
+    secret = settings.webhook_secret
     given = request.headers.get(SECRET_HEADER, "")
     if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
         return web.json_response({"error": "wrong or missing secret token"}, status=401)
-    if (
-        request.content_length is not None
-        and request.content_length > runtime.settings.webhook_max_body_bytes
-    ):
+    if request.content_length is not None and request.content_length > settings.webhook_max_body_bytes:
         return web.json_response({"error": "request body too large"}, status=413)
-    assert runtime.application is not None  # noqa: S101 - the route exists only while running
-    # Ordinary messages and button presses come back as an Incoming: no PTB objects or dispatch.
-    read = read_update_body(
-        await request.read(), runtime.application.bot, runtime.settings.webhook_max_body_bytes
-    )
-    if isinstance(read, BodyRejected):
-        return web.json_response({"error": read.message}, status=read.status)
-    if not runtime.ready:
+    update = read_update_body(await request.read(), runtime.bot, settings.webhook_max_body_bytes)
+    if isinstance(update, BodyRejected):
+        return web.json_response({"error": update.message}, status=update.status)
+    if not runtime.gate.open:
         return web.json_response({"error": "starting or stopping; try again"}, status=503)
-    delivery = Delivery()
-    token = current_delivery.set(delivery)
     try:
-        if isinstance(read, Incoming):
-            await runtime.answer(read)
-        else:
-            await runtime.process(read)
-    finally:
-        current_delivery.reset(token)
-    if delivery.error is not None:
-        return web.json_response({"error": "could not answer now; try again"}, status=503)
+        await runtime.answerer.handle(update)
+    except Exception as error:  # logged without the update; 503 unless Telegram refused it for good
+        if runtime.answerer.failed(error):
+            return web.json_response({"error": "could not answer now; try again"}, status=503)
     return web.json_response({"ok": True})
 
 
-def _reload_in_background(runtime: Runtime, tasks: set[asyncio.Task[object]]) -> None:
+def _reload_in_background(scripts: LiveScripts, tasks: set[asyncio.Task[object]]) -> None:
     """SIGHUP: reload the scripts now (as a save in dialogues/ would)."""
-    task: asyncio.Task[object] = asyncio.get_running_loop().create_task(runtime.scripts.reload())
+    task: asyncio.Task[object] = asyncio.get_running_loop().create_task(scripts.reload())
     tasks.add(task)
     task.add_done_callback(tasks.discard)
 
 
-async def serve(runtime: Runtime, *, shutdown_seconds: float) -> None:
-    """Listen, go live, and on SIGTERM/SIGINT stop taking updates, finish those in flight and close."""
-    settings = runtime.settings
-    runner = web.AppRunner(create_app(runtime), access_log=None, shutdown_timeout=shutdown_seconds)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        # Only now can Telegram (or anyone checking the webhook) reach us.
-        await runtime.go_live()
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stopping.set)
-        reloads: set[asyncio.Task[object]] = set()  # held until done, so they are not collected early
-        loop.add_signal_handler(signal.SIGHUP, _reload_in_background, runtime, reloads)
-        await stopping.wait()
-        log.info("stopping: finishing updates in flight")
-        runtime.ready = False  # new webhook requests get 503 and are redelivered by Telegram
-    finally:
-        await runner.cleanup()
+async def serve(
+    settings: ServeSettings, scripts: LiveScripts, catalogs: Catalogs, *, shutdown_seconds: float
+) -> None:
+    """Start, listen, go live; on SIGTERM/SIGINT stop taking updates, finish those in flight, close."""
+    async with running_bot(settings, scripts, catalogs, BotMetrics()) as runtime:
+        app = create_app(runtime, settings)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_seconds)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.host, settings.port)
+            await site.start()
+            # Only now can Telegram (or anyone checking the webhook) reach us.
+            async with taking_updates(runtime, settings):
+                stopping = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, stopping.set)
+                reloads: set[asyncio.Task[object]] = set()  # held until done, so they are not collected early
+                loop.add_signal_handler(signal.SIGHUP, _reload_in_background, scripts, reloads)
+                await stopping.wait()
+                log.info("stopping: finishing updates in flight")
+            # New webhook requests get 503 from here on and are redelivered by Telegram.
+        finally:
+            await runner.cleanup()  # waits for the requests in flight

@@ -24,7 +24,7 @@ from tests.bench.bench_webhook import EXPECTED, Result, _load
 from tests.databases import fresh_postgres
 from tests.support.balancer import Balancer
 from tests.support.fake_bot_api import FakeBotApi
-from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, serving
+from tests.telegram.serving import UNPACED, WEBHOOK_PATH, WEBHOOK_SECRET, serving
 
 PSEUDONYM_KEY = "bench-replicas-share-this-key-0123456789"
 
@@ -45,7 +45,7 @@ async def run(replicas: int, n_updates: int, n_chats: int, repeat: float, pool: 
     balancer = Balancer(WEBHOOK_PATH, repeat=lambda _update_id: chance.random() < repeat)
     await balancer.start()
     try:
-        async with FakeBotApi(set_webhook_rate_limit=False, verify_webhook=False) as fake:
+        async with FakeBotApi(set_webhook_rate_limit=False, verify_webhook=False, flood_limits=None) as fake:
             with fresh_postgres() as database_url, tempfile.TemporaryDirectory() as data:
                 async with AsyncExitStack() as stack:
                     ports = []
@@ -61,6 +61,7 @@ async def run(replicas: int, n_updates: int, n_chats: int, repeat: float, pool: 
                                 LOG_LEVEL="WARNING",
                                 DATABASE_POOL_SIZE=str(pool),
                                 DATABASE_MAX_OVERFLOW="0",
+                                **UNPACED,
                             )
                         )
                         ports.append(served.port)

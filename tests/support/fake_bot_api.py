@@ -31,6 +31,7 @@ import ipaddress
 import itertools
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -59,6 +60,12 @@ KNOWN_DIFFERENCES = (
     "No 3 s delay before repeated 409 answers and no minimum 3 s long poll after a quick "
     "repeat, both of which telegram-bot-api adds against busy loops.",
     "Webhook deliveries stop after len(webhook_retry_delays) retries; Telegram retries for up to 24 hours.",
+    "A parameter a method does not take is refused (strict_parameters=True); Telegram ignores it.",
+    "HTML: a bare '>' and an <a> without href are refused (strict_html_tags=True); TDLib keeps the "
+    "'>' and links the text itself, but the Bot API documentation requires '&gt;' and an href.",
+    "Flood control (flood_limits) is a model, token buckets: Telegram does not publish its exact "
+    "limits; the defaults follow its FAQ (about 30 messages a second overall, about one a second "
+    "in a chat, short bursts let through).",
 )
 MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units after entity parsing
 MAX_CALLBACK_DATA_BYTES = 64
@@ -104,6 +111,122 @@ IMPLEMENTED_METHODS = (
     "getChat",
 )
 _CANONICAL = {name.lower(): name for name in IMPLEMENTED_METHODS}
+_TEXT_PARAMETERS = ("text", "parse_mode", "entities", "link_preview_options", "disable_web_page_preview")
+# What each implemented method takes (Bot API 9); anything else is refused with strict_parameters.
+PARAMETERS: dict[str, frozenset[str]] = {
+    name: frozenset(parameters)
+    for name, parameters in {
+        "getMe": (),
+        "getUpdates": ("offset", "limit", "timeout", "allowed_updates"),
+        "setWebhook": (
+            "url",
+            "certificate",
+            "ip_address",
+            "max_connections",
+            "allowed_updates",
+            "drop_pending_updates",
+            "secret_token",
+        ),
+        "deleteWebhook": ("drop_pending_updates",),
+        "getWebhookInfo": (),
+        "sendMessage": (
+            "business_connection_id",
+            "chat_id",
+            "message_thread_id",
+            "direct_messages_topic_id",
+            *_TEXT_PARAMETERS,
+            "disable_notification",
+            "protect_content",
+            "allow_paid_broadcast",
+            "message_effect_id",
+            "suggested_post_parameters",
+            "reply_parameters",
+            "reply_markup",
+            "reply_to_message_id",
+            "allow_sending_without_reply",
+        ),
+        "editMessageText": (
+            "business_connection_id",
+            "chat_id",
+            "message_id",
+            "inline_message_id",
+            *_TEXT_PARAMETERS,
+            "reply_markup",
+        ),
+        "editMessageReplyMarkup": (
+            "business_connection_id",
+            "chat_id",
+            "message_id",
+            "inline_message_id",
+            "reply_markup",
+        ),
+        "answerCallbackQuery": ("callback_query_id", "text", "show_alert", "url", "cache_time"),
+        "deleteMessage": ("chat_id", "message_id"),
+        "deleteMessages": ("chat_id", "message_ids"),
+        "setMyCommands": ("commands", "scope", "language_code"),
+        "getMyCommands": ("scope", "language_code"),
+        "deleteMyCommands": ("scope", "language_code"),
+        "leaveChat": ("chat_id",),
+        "sendChatAction": ("business_connection_id", "chat_id", "message_thread_id", "action"),
+        "getChat": ("chat_id",),
+    }.items()
+}
+# Calls that post or change a message count against flood control; button answers, deletes do not.
+FLOOD_COUNTED = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
+LINK_PREVIEW_FLAGS = ("is_disabled", "prefer_small_media", "prefer_large_media", "show_above_text")
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """How many messages a bot may send before Telegram answers 429 "retry after N"."""
+
+    per_second: float = 30.0
+    """All chats together, on average…"""
+    burst_seconds: float = 0.5
+    """…with at most this many seconds' worth at once (calls that arrive bunched, say)."""
+    chat_burst: int = 4
+    """One chat: this many at once…"""
+    chat_per_second: float = 1.0
+    """…and then this many a second."""
+
+
+class _FloodControl:
+    """Telegram's side of flood control: token buckets on the monotonic clock (the fake's can jump)."""
+
+    def __init__(self, limits: FloodLimits) -> None:
+        self.limits = limits
+        self.refused: Counter[str] = Counter()  # 429s by the limit that was hit: "overall", "chat"
+        self._burst = max(1.0, limits.per_second * limits.burst_seconds)
+        self._overall = (self._burst, time.monotonic())
+        self._chats: dict[int, tuple[float, float]] = {}  # chat → (tokens, when)
+
+    def admit(self, chat_id: int | None) -> None:
+        """Raise 429, with how long to wait, when one more message would be over a limit."""
+        now = time.monotonic()
+        if (tokens := self._overall_tokens(now)) < 1:
+            self.refused["overall"] += 1
+            raise too_many_requests(max(1, math.ceil((1 - tokens) / self.limits.per_second)))
+        if chat_id is not None and (tokens := self._tokens(chat_id, now)) < 1:
+            self.refused["chat"] += 1
+            raise too_many_requests(max(1, math.ceil((1 - tokens) / self.limits.chat_per_second)))
+
+    def count(self, chat_id: int | None) -> None:
+        """One message was sent (a refused call counts for nothing)."""
+        now = time.monotonic()
+        self._overall = (self._overall_tokens(now) - 1, now)
+        if chat_id is not None:
+            self._chats[chat_id] = (self._tokens(chat_id, now) - 1, now)
+
+    def _overall_tokens(self, now: float) -> float:
+        tokens, at = self._overall
+        return min(self._burst, tokens + (now - at) * self.limits.per_second)
+
+    def _tokens(self, chat_id: int, now: float) -> float:
+        limits = self.limits
+        tokens, at = self._chats.get(chat_id, (float(limits.chat_burst), now))
+        return min(float(limits.chat_burst), tokens + (now - at) * limits.chat_per_second)
+
+
 # Real Bot API methods this fake does not model: answered with 501 so a test notices,
 # instead of a 404 that python-telegram-bot would report as an invalid token.
 KNOWN_UNIMPLEMENTED_METHODS = frozenset(
@@ -507,7 +630,9 @@ class _OpenTag:
     out_begin: int
 
 
-def parse_html(text: str, *, strict_ampersand: bool = True) -> tuple[str, list[JSON]]:
+def parse_html(
+    text: str, *, strict_ampersand: bool = True, strict_tags: bool = True
+) -> tuple[str, list[JSON]]:
     """Telegram's HTML parse mode: (plain text, entities), or ``EntityParseError``."""
     # A port of TDLib's parse_html (td/telegram/MessageEntity.cpp) on UTF-8 bytes, as TDLib
     # works, so that byte offsets in errors match Telegram's.  strict_ampersand also refuses
@@ -539,6 +664,8 @@ def parse_html(text: str, *, strict_ampersand: bool = True) -> tuple[str, list[J
                 continue
             if strict_ampersand:
                 raise EntityParseError(f'Character "&" at byte offset {i} must be escaped as "&amp;"')
+        if byte == ord(">") and strict_tags:
+            raise EntityParseError(f'Character ">" at byte offset {i} must be escaped as "&gt;"')
         if byte != ord("<"):
             if byte & 0xC0 != 0x80:
                 utf16 += 2 if byte >= 0xF0 else 1
@@ -617,6 +744,8 @@ def parse_html(text: str, *, strict_ampersand: bool = True) -> tuple[str, list[J
                     tag == "blockquote" and attribute == b"expandable"
                 ):
                     argument = decoded if tag == "tg-emoji" else "1"
+            if tag == "a" and not argument and strict_tags:
+                raise EntityParseError(f'Tag "a" must have an href attribute at byte offset {begin}')
             if tag == "span" and argument != "spoiler":
                 raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {begin}')
             stack.append(_OpenTag(tag, argument, utf16, len(out)))
@@ -836,6 +965,7 @@ def parse_text(
     raw_entities: str,
     *,
     strict_ampersand: bool,
+    strict_tags: bool = True,
 ) -> tuple[str, list[JSON]]:
     """First stage, done by telegram-bot-api before anything else: parse_mode or entities."""
     if not raw_text:
@@ -846,7 +976,7 @@ def parse_text(
         entities = _explicit_entities(raw_entities, raw_text) if raw_entities else []
     elif mode == "html":
         try:
-            text, entities = parse_html(raw_text, strict_ampersand=strict_ampersand)
+            text, entities = parse_html(raw_text, strict_ampersand=strict_ampersand, strict_tags=strict_tags)
         except EntityParseError as exc:
             raise bad_request(f"Can't parse entities: {exc}") from None
     elif mode in ("markdown", "markdownv2"):
@@ -858,6 +988,25 @@ def parse_text(
     else:
         raise bad_request("Unsupported parse_mode")
     return text, entities
+
+
+def check_link_preview_options(raw: str) -> None:
+    """LinkPreviewOptions as telegram-bot-api reads it: a JSON object of known, well-typed fields."""
+    try:
+        options = json.loads(raw)
+    except ValueError:
+        raise bad_request("Can't parse link preview options JSON object") from None
+    if not isinstance(options, dict):
+        raise bad_request("Object expected as link preview options")
+    for name, value in options.items():
+        if name in LINK_PREVIEW_FLAGS:
+            if not isinstance(value, bool):
+                raise bad_request(f'Field "{name}" must be of type Boolean')
+        elif name == "url":
+            if not isinstance(value, str):
+                raise bad_request('Field "url" must be of type String')
+        else:
+            raise bad_request(f"the fake Bot API knows no field {name!r} of link preview options")
 
 
 def finish_text(text: str, entities: list[JSON]) -> FormattedText:
@@ -1178,6 +1327,18 @@ class PendingUpdate:
     in_flight: bool = False
 
 
+@dataclass(frozen=True)
+class WebhookPost:
+    """One attempt to deliver an update to the webhook, on the fake's clock (as `Op.at`)."""
+
+    update_id: int
+    created: float
+    """When the user's action made the update."""
+    started: float
+    ended: float
+    error: str | None
+
+
 @dataclass
 class WebhookState:
     """The webhook set with setWebhook."""
@@ -1255,6 +1416,10 @@ class _Args:
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
 
+    def names(self) -> list[str]:
+        """Every parameter given."""
+        return list(self.values)
+
     def get(self, name: str) -> str:
         return self.values.get(name, "")
 
@@ -1322,6 +1487,9 @@ class FakeBotApi:
         callback_query_ttl: float = 15.0,
         strict_html_ampersand: bool = True,
         strict_inline_buttons: bool = True,
+        strict_html_tags: bool = True,
+        strict_parameters: bool = True,
+        flood_limits: FloodLimits | None = FloodLimits(),
         set_webhook_rate_limit: bool = True,
         verify_webhook: bool = True,
         webhook_timeout: float = 5.0,
@@ -1341,6 +1509,9 @@ class FakeBotApi:
         self.callback_query_ttl = callback_query_ttl
         self.strict_html_ampersand = strict_html_ampersand
         self.strict_inline_buttons = strict_inline_buttons
+        self.strict_html_tags = strict_html_tags
+        self.strict_parameters = strict_parameters
+        self.flood = _FloodControl(flood_limits) if flood_limits is not None else None
         self.set_webhook_rate_limit = set_webhook_rate_limit
         self.verify_webhook = verify_webhook
         self.webhook_timeout = webhook_timeout
@@ -1361,6 +1532,7 @@ class FakeBotApi:
         self.delivered_updates: list[JSON] = []  # confirmed by getUpdates or a webhook 2xx
         self.suppressed_updates: list[tuple[JSON, str]] = []  # never sent, and why
         self.dropped_webhook_updates: list[tuple[JSON, str]] = []  # retries exhausted
+        self.webhook_posts: list[WebhookPost] = []  # every delivery attempt, in the order they ended
 
         self._pending: list[PendingUpdate] = []
         self._next_update_id = first_update_id or random.randint(10**8, 9 * 10**8)
@@ -1691,10 +1863,19 @@ class FakeBotApi:
     # ----------------------------------------------------------------- dispatch
 
     async def _dispatch(self, method: str, args: _Args, op: Op) -> tuple[Any, str | None]:
+        if self.strict_parameters:
+            unknown = sorted(set(args.names()) - PARAMETERS[method])
+            if unknown:
+                raise bad_request(f"the fake Bot API knows no parameter {unknown[0]!r} of {method}")
+        flood = self.flood if method in FLOOD_COUNTED else None
+        if flood is not None:
+            flood.admit(op.chat_id)
         handler: Callable[[_Args, Op], Any] = getattr(self, "_m_" + _snake(method))
         result = handler(args, op)
         if asyncio.iscoroutine(result):
             result = await result
+        if flood is not None:
+            flood.count(op.chat_id)
         if isinstance(result, tuple):
             return result[0], result[1]
         return result, None
@@ -1799,12 +1980,16 @@ class FakeBotApi:
         return self._message_dict(message)
 
     def _parse_text(self, args: _Args) -> tuple[str, list[JSON]]:
-        return parse_text(
+        parsed = parse_text(
             args.get("text"),
             args.get("parse_mode"),
             args.get("entities"),
             strict_ampersand=self.strict_html_ampersand,
+            strict_tags=self.strict_html_tags,
         )
+        if args.has("link_preview_options"):
+            check_link_preview_options(args.get("link_preview_options"))
+        return parsed
 
     def _reply_target(self, chat: FakeChat, args: _Args) -> StoredMessage | None:
         message_id = 0
@@ -2261,7 +2446,11 @@ class FakeBotApi:
             assert self._webhook_semaphore is not None
             pending.in_flight = True
             async with self._webhook_semaphore:
+                started = self.now()
                 error = await self._post_update(webhook, pending.payload)
+                self.webhook_posts.append(
+                    WebhookPost(pending.update_id, pending.created, started, self.now(), error)
+                )
             pending.attempts += 1
             if pending not in self._pending:
                 continue  # dropped meanwhile (drop_pending_updates)

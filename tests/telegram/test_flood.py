@@ -11,7 +11,7 @@ import pytest
 
 from bot.engine import callbacks
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
-from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
+from tests.telegram.serving import UNPACED, WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 from tests.telegram.test_metrics import scrape_until, value
 
 pytestmark = pytest.mark.slow
@@ -24,8 +24,13 @@ LIMIT = 262_144  # WEBHOOK_MAX_BODY_BYTES's default
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeBotApi]:
-    """The offline Bot API."""
-    async with FakeBotApi() as server:
+    """The offline Bot API without Telegram's flood limits, and the bot unpaced (UNPACED).
+
+    Flood control on its own: Telegram's limit of about one message a second in a chat (and the
+    bot's pacing to it, tests/telegram/test_outbound.py and test_spike.py) would otherwise set the
+    pace, since Telegram delivers a chat's next update only once the last one is answered.
+    """
+    async with FakeBotApi(flood_limits=None) as server:
         yield server
 
 
@@ -40,7 +45,7 @@ async def test_a_flooding_chat_is_slowed_down_alone_and_acute_messages_still_get
     flooder = fake.add_user("Flom", language_code="nb")
     calm = fake.add_user("Rolig", language_code="nb")
     settings = {"FLOOD_BURST": str(BURST), "FLOOD_PER_SECOND": str(PER_SECOND), "LOG_LEVEL": "INFO"}
-    async with serving(fake, tmp_path, webhook=True, **settings) as served:
+    async with serving(fake, tmp_path, webhook=True, **UNPACED, **settings) as served:
         fake.send_command(flooder, "start")
         (greeting,) = await fake.wait_for_bot_messages(flooder, 1)
 
@@ -98,7 +103,7 @@ async def test_slett_after_a_burst_is_never_throttled_away(fake: FakeBotApi, tmp
     """A frightened person types fast, then asks to delete everything: /slett still works."""
     kari = fake.add_user("Kari", language_code="nb")
     settings = {"FLOOD_BURST": str(BURST), "FLOOD_PER_SECOND": str(PER_SECOND)}
-    async with serving(fake, tmp_path, webhook=True, **settings) as served:
+    async with serving(fake, tmp_path, webhook=True, **UNPACED, **settings) as served:
         for index in range(BURST + 15):
             fake.send_text(kari, f"{QUESTION} {index}")
         fake.send_command(kari, "slett")
@@ -112,7 +117,7 @@ async def test_slett_after_a_burst_is_never_throttled_away(fake: FakeBotApi, tmp
 
 async def test_flood_control_can_be_turned_off(fake: FakeBotApi, tmp_path: Path) -> None:
     kari = fake.add_user("Kari", language_code="nb")
-    async with serving(fake, tmp_path, webhook=True, FLOOD_BURST="0"):
+    async with serving(fake, tmp_path, webhook=True, **UNPACED, FLOOD_BURST="0"):
         for index in range(25):
             fake.send_text(kari, f"{QUESTION} {index}")
         await fake.drain(within=30)
@@ -122,7 +127,7 @@ async def test_flood_control_can_be_turned_off(fake: FakeBotApi, tmp_path: Path)
 
 async def test_the_notice_is_in_the_readers_language(fake: FakeBotApi, tmp_path: Path) -> None:
     anna = fake.add_user("Anna", language_code="en")
-    async with serving(fake, tmp_path, webhook=True, FLOOD_BURST="2", FLOOD_PER_SECOND="0.1"):
+    async with serving(fake, tmp_path, webhook=True, **UNPACED, FLOOD_BURST="2", FLOOD_PER_SECOND="0.1"):
         for index in range(5):
             fake.send_text(anna, f"{QUESTION} {index}")
         await fake.drain(within=30)
@@ -152,7 +157,7 @@ async def _raw_post(served: Served, head: list[str], body: bytes) -> bytes:
 
 
 async def test_oversized_bodies_are_refused_before_they_are_read(fake: FakeBotApi, tmp_path: Path) -> None:
-    async with serving(fake, tmp_path, webhook=True) as served:
+    async with serving(fake, tmp_path, webhook=True, **UNPACED) as served:
         # A Content-Length over the limit: refused on the header alone, nothing of the body sent.
         answer = await _raw_post(served, [f"Content-Length: {100 * LIMIT}"], b"")
         assert answer.startswith(b"HTTP/1.1 413"), answer

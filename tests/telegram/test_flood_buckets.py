@@ -1,22 +1,14 @@
-"""The per-chat token buckets of flood control, on an injected clock; and PTB's per-chat memory."""
+"""The per-chat token buckets of flood control, on an injected clock."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from pydantic import SecretStr
-from telegram import Update
-from telegram.ext import Application, MessageHandler, filters
 
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
-from bot.telegram.application import StatelessApplication
 from bot.telegram.flood import FloodBuckets, FloodGuard
-from bot.telegram.handlers import PtbApplication
-from tests.support import updates as ub
-from tests.support.fake_bot_api import FakeBotApi
 
 
 class Clock:
@@ -159,44 +151,6 @@ def test_zero_in_either_setting_turns_flood_control_off(
     )
     guard = FloodGuard.from_settings(settings, lambda: pytest.fail("not needed to decide"), catalogs)
     assert (guard is not None) is enabled
-
-
-@pytest.mark.parametrize("application_class", [StatelessApplication, Application])
-async def test_ptb_keeps_no_id_of_each_chat_without_persistence(
-    application_class: type[PtbApplication],
-) -> None:
-    """PTB marks every chat and user for a persistence run that never comes; ours does not."""
-    async with FakeBotApi() as fake:
-        application = (
-            Application.builder()
-            .application_class(application_class)
-            .token(fake.token)
-            .base_url(fake.base_url)
-            .updater(None)
-            .build()
-        )
-        seen: list[int] = []
-
-        async def note(update: Update, _context: object) -> None:
-            seen.append(update.update_id)
-
-        application.add_handler(MessageHandler(filters.ALL, note))
-        async with application:
-            for n in range(1000):
-                person = ub.user(800_000_000 + n, "Someone")
-                body = ub.command_update(
-                    n + 1, message_id=1, date=1_700_000_000, from_user=person, command="start"
-                )
-                await application.process_update(
-                    Update.de_json(json.loads(json.dumps(body)), application.bot)
-                )
-        assert len(seen) == 1000
-        # PTB's private bookkeeping: the sets that grew by one id per chat and per user, forever.
-        marked = (
-            application._chat_ids_to_be_updated_in_persistence
-            | application._user_ids_to_be_updated_in_persistence
-        )
-        assert len(marked) == (0 if application_class is StatelessApplication else 1000)
 
 
 @pytest.mark.parametrize(

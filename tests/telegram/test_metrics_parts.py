@@ -1,4 +1,4 @@
-"""The metrics' parts on their own: labels, counting transport and processor, /metrics, JSON logs."""
+"""The metrics' parts on their own: labels, counting transport and rate limiter, /metrics, JSON logs."""
 
 from __future__ import annotations
 
@@ -30,18 +30,9 @@ from bot.storage import migrate
 from bot.storage.database import create_engine
 from bot.storage.outbox import LeadOutbox
 from bot.telegram import metrics_http
-from bot.telegram.bot_api import retry_observer
-from bot.telegram.instrumented import (
-    MeasuredRateLimiter,
-    MeasuredRequest,
-    MeasuredUpdateProcessor,
-    api_method,
-    api_outcome,
-    update_kind,
-)
 from bot.telegram.metrics import BotMetrics
-from bot.telegram.ordering import ChatOrderedUpdateProcessor
-from bot.telegram.raw_updates import ordinary_incoming
+from bot.telegram.outbound import PacedRetries, Pacing
+from bot.telegram.transport import AiohttpRequest, api_method, api_outcome
 from tests.support import updates as ub
 from tests.support.fake_bot_api import FakeBotApi
 
@@ -61,76 +52,6 @@ def as_update(data: dict[str, Any]) -> Update:
     update = Update.de_json(data, None)
     assert update is not None
     return update
-
-
-def private_message(**fields: Any) -> dict[str, Any]:
-    """A message in Kari's private chat."""
-    return ub.message(message_id=5, date=1, chat=ub.private_chat(KARI), from_user=KARI, **fields)
-
-
-def membership(chat: dict[str, Any]) -> dict[str, Any]:
-    """The bot being added to `chat`."""
-    bot = ub.user(42, "Bot", is_bot=True)
-    return ub.chat_member_updated(
-        chat=chat,
-        from_user=KARI,
-        date=1,
-        old_chat_member=ub.chat_member(bot, "left"),
-        new_chat_member=ub.chat_member(bot, "member"),
-    )
-
-
-@pytest.mark.parametrize(
-    ("data", "kind"),
-    [
-        (ub.command_update(1, message_id=5, date=1, from_user=KARI, command="start"), "command"),
-        (
-            ub.command_update(1, message_id=5, date=1, from_user=KARI, command="meny", bot_username="b"),
-            "command",
-        ),
-        (ub.text_message_update(1, message_id=5, date=1, from_user=KARI, text="hei /start"), "text"),
-        (ub.update(1, "message", private_message(sticker=ub.sticker("f", "u"))), "other"),
-        (ub.update(1, "edited_message", private_message(text="endret", edit_date=2)), "edited"),
-        (
-            ub.callback_query_update(
-                1,
-                ub.callback_query(
-                    query_id="q",
-                    from_user=KARI,
-                    message_obj=private_message(text="x"),
-                    data="go",
-                    chat_instance="c",
-                ),
-            ),
-            "callback",
-        ),
-        (
-            ub.text_message_update(
-                1, message_id=5, date=1, from_user=KARI, text="hei", chat=ub.group_chat(-4001, "Kor")
-            ),
-            "group",
-        ),
-        (
-            ub.update(1, "channel_post", ub.message(message_id=5, date=1, chat=ub.channel_chat(-100, "N"))),
-            "group",
-        ),
-        (ub.update(1, "my_chat_member", membership(ub.group_chat(-4001, "Kor"))), "membership"),
-        (ub.update(1, "my_chat_member", membership(ub.private_chat(KARI))), "membership"),
-        (ub.update(1, "inline_query", {"id": "i", "from": KARI, "query": "hei", "offset": ""}), "other"),
-    ],
-)
-def test_update_kinds(data: dict[str, Any], kind: str) -> None:
-    assert update_kind(as_update(data)) == kind
-    direct = ordinary_incoming(data)  # what the webhook reads without PTB's objects
-    if kind in ("command", "text", "callback"):
-        assert direct is not None
-        assert update_kind(direct) == kind, "counted alike on both paths"
-    else:
-        assert direct is None, "left to PTB"
-
-
-def test_a_non_update_is_other() -> None:
-    assert update_kind(object()) == "other"
 
 
 @pytest.mark.parametrize(
@@ -172,7 +93,11 @@ def test_two_bots_in_one_process_count_apart() -> None:
 async def test_the_transport_counts_each_call_by_method_and_outcome() -> None:
     metrics = BotMetrics(process_metrics=False)
     async with FakeBotApi() as fake:
-        bot = Bot(fake.token, base_url=fake.base_url, request=MeasuredRequest(metrics, read_timeout=2))
+        bot = Bot(
+            fake.token,
+            base_url=fake.base_url,
+            request=AiohttpRequest(read_timeout=2, count=metrics.count_api_call),
+        )
         async with bot:
             fake.fail_next("sendMessage", 400, "Bad Request: chat not found")
             with pytest.raises(Exception, match=r"[Cc]hat not found"):
@@ -195,7 +120,7 @@ async def test_the_transport_counts_each_call_by_method_and_outcome() -> None:
 async def test_a_timeout_is_counted_as_one() -> None:
     metrics = BotMetrics(process_metrics=False)
     async with FakeBotApi() as fake:
-        request = MeasuredRequest(metrics, read_timeout=0.2)
+        request = AiohttpRequest(read_timeout=0.2, count=metrics.count_api_call)
         async with Bot(fake.token, base_url=fake.base_url, request=request) as bot:
             fake.hang("getChat")
             with pytest.raises(TimedOut):
@@ -207,9 +132,12 @@ async def test_a_timeout_is_counted_as_one() -> None:
 async def test_the_rate_limiter_counts_its_retries_after_429() -> None:
     metrics = BotMetrics(process_metrics=False)
     async with FakeBotApi() as fake:
-        limiter = MeasuredRateLimiter(metrics, overall_max_rate=0, group_max_rate=0, max_retries=3)
+        limiter = PacedRetries(Pacing(), metrics.count_retry)
         bot = ExtBot(
-            fake.token, base_url=fake.base_url, request=MeasuredRequest(metrics), rate_limiter=limiter
+            fake.token,
+            base_url=fake.base_url,
+            request=AiohttpRequest(count=metrics.count_api_call),
+            rate_limiter=limiter,
         )
         async with bot:
             await bot.get_me()
@@ -220,47 +148,6 @@ async def test_the_rate_limiter_counts_its_retries_after_429() -> None:
     assert (
         sample(metrics, "balansebot_bot_api_calls_total", method="getMe", outcome="ok") == 3
     )  # and one at init
-
-
-async def test_the_processor_counts_and_times_each_update_in_chat_order() -> None:
-    metrics = BotMetrics(process_metrics=False)
-    processor = MeasuredUpdateProcessor(ChatOrderedUpdateProcessor(4), metrics)
-    assert processor.max_concurrent_updates == 4
-    order: list[str] = []
-
-    async def handle(name: str, seconds: float) -> None:
-        assert retry_observer.get() == metrics.count_retry, "retries in handling reach these metrics"
-        await asyncio.sleep(seconds)
-        order.append(name)
-
-    start = as_update(ub.command_update(1, message_id=5, date=1, from_user=KARI, command="start"))
-    text = as_update(ub.text_message_update(2, message_id=6, date=1, from_user=KARI, text="hei"))
-    await processor.initialize()
-    await asyncio.gather(
-        processor.process_update(start, handle("start", 0.05)),
-        processor.process_update(text, handle("text", 0)),
-    )
-    await processor.shutdown()
-    assert order == ["start", "text"], "the inner processor still keeps a chat's order"
-    assert retry_observer.get() is None
-    assert sample(metrics, "balansebot_updates_total", kind="command") == 1
-    assert sample(metrics, "balansebot_updates_total", kind="text") == 1
-    assert sample(metrics, "balansebot_update_handling_seconds_count") == 2
-    assert sample(metrics, "balansebot_update_handling_seconds_bucket", le="0.001") <= 1
-    assert sample(metrics, "balansebot_update_handling_seconds_sum") >= 0.05
-
-
-async def test_a_failed_update_is_timed_too() -> None:
-    metrics = BotMetrics(process_metrics=False)
-    processor = MeasuredUpdateProcessor(ChatOrderedUpdateProcessor(1), metrics)
-
-    async def fail() -> None:
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        await processor.process_update(object(), fail())
-    assert sample(metrics, "balansebot_updates_total", kind="other") == 1
-    assert sample(metrics, "balansebot_update_handling_seconds_count") == 1
 
 
 def settings(**values: Any) -> ServeSettings:

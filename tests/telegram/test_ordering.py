@@ -7,23 +7,14 @@ import random
 from pathlib import Path
 
 import pytest
-from telegram import Chat, Message, Update
 
-from bot.engine.model import FreeText
-from bot.telegram.conversations import Incoming
-from bot.telegram.ordering import ChatOrderedUpdateProcessor
+from bot.telegram.answering import ChatOrder
 from tests.support.fake_bot_api import FakeBotApi
 from tests.telegram.serving import serving
 
 
-def update(update_id: int, chat_id: int) -> Update:
-    """A minimal private-chat message update."""
-    chat = Chat(chat_id, Chat.PRIVATE)
-    return Update(update_id, message=Message(update_id, date=None, chat=chat))  # type: ignore[arg-type]
-
-
 async def test_one_chat_in_order_chats_side_by_side() -> None:
-    processor = ChatOrderedUpdateProcessor(max_concurrent_updates=64)
+    order = ChatOrder()
     finished: dict[int, list[int]] = {1: [], 2: [], 3: []}
     running = 0
     most_at_once = 0
@@ -31,44 +22,37 @@ async def test_one_chat_in_order_chats_side_by_side() -> None:
 
     async def work(chat_id: int, update_id: int) -> None:
         nonlocal running, most_at_once
-        running += 1
-        most_at_once = max(most_at_once, running)
-        await asyncio.sleep(rng.uniform(0, 0.01))  # later updates may be faster: order must still hold
-        finished[chat_id].append(update_id)
-        running -= 1
+        async with order.turn(chat_id):
+            running += 1
+            most_at_once = max(most_at_once, running)
+            await asyncio.sleep(rng.uniform(0, 0.01))  # later updates may be faster: order must still hold
+            finished[chat_id].append(update_id)
+            running -= 1
 
-    tasks = []
-    for update_id in range(60):
-        chat_id = 1 + update_id % 3
-        tasks.append(
-            asyncio.create_task(
-                processor.process_update(update(update_id, chat_id), work(chat_id, update_id))
-            )
-        )
-    await asyncio.gather(*tasks)
+    await asyncio.gather(*(work(1 + update_id % 3, update_id) for update_id in range(60)))
     for chat_id, ids in finished.items():
         assert ids == sorted(ids), chat_id
     assert most_at_once == 3, "one update per chat at a time, all chats at once"
-    assert processor.chats_in_flight == 0, "no per-chat state is left behind"
+    assert order.chats_in_flight == 0, "no per-chat state is left behind"
 
 
-async def test_direct_and_ptb_updates_of_one_chat_share_its_order() -> None:
-    # The webhook answers ordinary messages without PTB's objects (Incoming) and the rest through
-    # PTB (Update): a sticker and the text right after it must still be answered in that order.
-    processor = ChatOrderedUpdateProcessor(max_concurrent_updates=8)
-    order: list[str] = []
+async def test_a_failed_update_lets_the_next_one_of_its_chat_go() -> None:
+    order = ChatOrder()
+    done: list[str] = []
 
-    async def work(name: str, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        order.append(name)
+    async def fails() -> None:
+        async with order.turn(42):
+            await asyncio.sleep(0.01)
+            raise RuntimeError("the database went away")
 
-    await asyncio.gather(
-        processor.process_update(update(1, 42), work("sticker", 0.05)),
-        processor.process_update(Incoming(42, FreeText("hei"), update_id=2), work("text", 0)),
-        processor.process_update(Incoming(43, FreeText("hei"), update_id=3), work("other chat", 0)),
-    )
-    assert order == ["other chat", "sticker", "text"]
-    assert processor.chats_in_flight == 0
+    async def follows() -> None:
+        async with order.turn(42):
+            done.append("next")
+
+    results = await asyncio.gather(fails(), follows(), return_exceptions=True)
+    assert isinstance(results[0], RuntimeError)
+    assert done == ["next"]
+    assert order.chats_in_flight == 0
 
 
 @pytest.mark.slow

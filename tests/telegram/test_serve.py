@@ -206,6 +206,25 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     assert "BOT_TOKEN does not look like a bot token" in bad.stderr
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://bot.example.no/telegram", "https://bot.example.no:8080/telegram", "https://bot.example.no:22/x"],
+)
+def test_a_webhook_telegram_cannot_deliver_to_is_one_clear_line(tmp_path: Path, url: str) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "BOT_TOKEN": "123456789:" + "a" * 35,
+        "WEBHOOK_URL": url,
+        "WEBHOOK_SECRET": "s3cret",
+    }
+    result = run_balansebot("serve", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "balansebot: WEBHOOK_URL must be https:// on port 443, 80, 88 or 8443: Telegram delivers nowhere else"
+    ]
+
+
 def test_broken_scripts_refuse_to_start(tmp_path: Path) -> None:
     dialogues = tmp_path / "dialogues"
     shutil.copytree(ROOT / "dialogues", dialogues)
