@@ -65,10 +65,13 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     pseudonym_key: SecretStr | None = None
     pseudonym_key_file: Path | None = None
     max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
-    # PostgreSQL connections per process: an update in flight holds one for its whole turn. Keep
-    # replicas × (pool + overflow) below the server's max_connections (100 by default).
+    # PostgreSQL connections per process: the turns share one, a chat another replica holds waits
+    # on one of its own, and lead delivery, statistics and expiry take one now and then. At start
+    # DATABASE_REPLICAS × (pool + overflow) must fit in the server's max_connections (100 by default,
+    # 3 of them kept for superusers), or the bot refuses to start.
     database_pool_size: int = Field(default=10, ge=1, le=1000)
     database_max_overflow: int = Field(default=20, ge=0, le=1000)
+    database_replicas: int = Field(default=1, ge=1, le=1000)
     # How long one Bot API call may wait to connect or for an answer before it is retried (PTB's 5 s).
     bot_api_timeout_seconds: float = Field(default=5, gt=0, le=300)
     # Pacing under Telegram's limits (bot/telegram/outbound.py): messages a second for the whole bot

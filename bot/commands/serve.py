@@ -13,6 +13,7 @@ from bot.commands.common import engine_or_exit
 from bot.live_scripts import LiveScripts
 from bot.logs import configure_logging
 from bot.settings import ServeSettings, describe_settings_error
+from bot.storage.database import ConnectionBudgetError
 from bot.telegram.webapp import serve
 
 SHUTDOWN_SECONDS = 8.0  # finish in-flight updates, within the 10 s a container stop allows
@@ -37,5 +38,9 @@ def run(_args: argparse.Namespace) -> int:
     )  # PTB 22: timedelta retry_after, without a warning each time
     engine = engine_or_exit(settings.dialogues_dir, channels=settings.lead_channels)
     live = LiveScripts(engine, settings.dialogues_dir, engine.catalogs)
-    asyncio.run(serve(settings, live, engine.catalogs, shutdown_seconds=SHUTDOWN_SECONDS))
+    try:
+        asyncio.run(serve(settings, live, engine.catalogs, shutdown_seconds=SHUTDOWN_SECONDS))
+    except ConnectionBudgetError as error:
+        print(f"balansebot: {error}", file=sys.stderr)
+        return 2
     return 0

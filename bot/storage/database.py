@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -66,6 +66,40 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> A
         # update is answered 503 and Telegram redelivers it) instead of waiting without end.
         connect_args={"options": f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}"},
     )
+
+
+class ConnectionBudgetError(RuntimeError):
+    """The replicas could open more connections than the PostgreSQL server takes."""
+
+
+async def check_connection_budget(
+    database: AsyncEngine, replicas: int, pool_size: int, max_overflow: int
+) -> None:
+    """Refuse to start when replicas × (pool + overflow) would not fit in the server's connections.
+
+    Past that, a replica under load waits for a connection the server refuses, and the error comes
+    at the worst moment rather than at start. Superusers' reserved slots are not counted as free.
+    """
+    if database.dialect.name != "postgresql":
+        return
+    async with database.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT current_setting('max_connections')::int,"
+                    " current_setting('superuser_reserved_connections')::int"
+                )
+            )
+        ).one()
+    max_connections, reserved = int(row[0]), int(row[1])
+    needed, available = replicas * (pool_size + max_overflow), max_connections - reserved
+    if needed > available:
+        raise ConnectionBudgetError(
+            f"DATABASE_REPLICAS={replicas} × (DATABASE_POOL_SIZE={pool_size} + DATABASE_MAX_OVERFLOW="
+            f"{max_overflow}) = {needed} connections, but the server takes {available} "
+            f"(max_connections {max_connections} minus {reserved} reserved): lower the pool or raise "
+            "max_connections"
+        )
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

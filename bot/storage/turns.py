@@ -5,7 +5,8 @@ Two implementations behind one small interface:
 - `StoreTurns` for the single process on SQLite: the process already handles a chat's updates one
   at a time (bot.telegram.ordering), so a turn is load, then save; the progress of recent updates
   is kept in memory, so a redelivery to this process is answered once.
-- `LockedTurns` for replicas on PostgreSQL: a per-chat advisory lock makes replicas take a chat's
+- `LockedTurns` for replicas on PostgreSQL (bot.storage.grouped_turns shares its round trips between
+  chats, and leaves a chat another replica holds to it): a per-chat advisory lock makes replicas take a chat's
   updates one at a time, and a `handled_update` row per update makes a redelivered update
   (Telegram retries after a timeout, a 5xx or a replica killed mid-way) answered once: replies
   Telegram accepted are recorded one by one, each in its own committed transaction, and skipped
@@ -69,6 +70,9 @@ class ChatTurns(Protocol):
     async def expire(self, before: dt.datetime) -> int:
         """Forget handled updates older than `before`; returns how many."""
 
+    async def close(self) -> None:
+        """Let go of what the turns hold between updates (a shared connection)."""
+
 
 @dataclass
 class _Progress:
@@ -128,6 +132,9 @@ class StoreTurns:
     async def expire(self, before: dt.datetime) -> int:
         """Nothing is kept per update in the database here."""
         return 0
+
+    async def close(self) -> None:
+        """Nothing is held between updates."""
 
 
 class _LockedTurn:
@@ -232,15 +239,11 @@ class LockedTurns:
             result = await conn.execute(delete(self._handled).where(self._handled.c.at < before))
         return result.rowcount or 0
 
+    async def close(self) -> None:
+        """Each turn gives its connection back itself."""
+
 
 def lock_id(key: str) -> int:
     """A signed 64-bit advisory lock id from a chat's pseudonym (64 hex characters)."""
     value = int(key[:16], 16)
     return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def chat_turns(store: ChatStore, database: AsyncEngine) -> ChatTurns:
-    """Locked turns on PostgreSQL (replicas may share it), plain ones on SQLite (one process)."""
-    if database.dialect.name == "postgresql":
-        return LockedTurns(database)
-    return StoreTurns(store)

@@ -29,11 +29,12 @@ from bot.stats.recorder import StatsRecorder
 from bot.storage import migrate
 from bot.storage.batching import BatchingChatStore
 from bot.storage.cache import CachedChatStore
-from bot.storage.database import create_engine, is_sqlite
+from bot.storage.database import check_connection_budget, create_engine, is_sqlite
 from bot.storage.outbox import LeadOutbox
 from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
 from bot.storage.store import ChatStore, SqlChatStore
-from bot.storage.turns import ChatTurns, chat_turns
+from bot.storage.grouped_turns import chat_turns
+from bot.storage.turns import ChatTurns
 from bot.telegram.answering import Answerer
 from bot.telegram.command_menu import command_menu
 from bot.telegram.conversations import Conversations, Retention
@@ -87,12 +88,16 @@ async def running_bot(
 ) -> AsyncIterator[Runtime]:
     """Migrate, open the database, start the Bot API client and the background work (not yet live)."""
     async with AsyncExitStack() as parts:
-        await asyncio.to_thread(migrate.upgrade, settings.database_url)
         database = create_engine(
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
+        parts.push_async_callback(database.dispose)  # when start is refused; the store disposes it too
+        await check_connection_budget(
+            database, settings.database_replicas, settings.database_pool_size, settings.database_max_overflow
+        )
+        await asyncio.to_thread(migrate.upgrade, settings.database_url)
         batched: ChatStore = BatchingChatStore(SqlChatStore(database))
         store = CachedChatStore(batched) if is_sqlite(settings.database_url) else batched
         parts.push_async_callback(store.close)  # disposes of the database's connections too
@@ -115,6 +120,7 @@ async def running_bot(
         stats = StatsRecorder.for_database(database, lambda: retention().stats.days)
         parts.push_async_callback(stats.close)  # closed after the updates in flight: their counts are kept
         turns = chat_turns(store, database)
+        parts.push_async_callback(turns.close)  # after the updates in flight, before the store
         conversations = Conversations(
             lambda: scripts.engine, turns, pseudonyms, leads=leads, stats=stats.counter
         )

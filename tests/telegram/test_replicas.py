@@ -66,6 +66,7 @@ async def test_replicas_answer_each_update_once_and_in_order(fake: FakeBotApi, t
                             DATABASE_URL=database_url,
                             PSEUDONYM_KEY=PSEUDONYM_KEY,
                             WEBHOOK_URL=balancer.url,
+                            DATABASE_REPLICAS=str(REPLICAS),
                         )
                     )
                     replicas[served.port] = served
