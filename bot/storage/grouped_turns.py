@@ -9,9 +9,11 @@ is on its way goes into the next one, as the SQLite store's group commit does:
 
 - a new turn's lock (`pg_try_advisory_lock`, which never waits) and its two rows, in one round trip
   with other turns' (two statements: the read's snapshot must be taken after the lock);
-- a reply's record, committed with the other turns' records and finishes;
-- the new state and the done mark in one statement per round for all finishing turns, committed,
-  and the chats' locks released after the commit, in the same round trip.
+- a reply's record, committed with the other turns' records and finishes, when another reply
+  follows it (so it is not sent again if the process dies sending the next);
+- the new state, the done mark and the record of the last reply in one statement per round for all
+  finishing turns, committed, and the chats' locks released after the commit, in the same round
+  trip. An ordinary turn (one reply) thus takes two round trips, shared with other chats' turns.
 
 A chat another replica holds (the same update delivered to both) is left to `LockedTurns` on a
 connection of its own, which waits for the lock. If the shared connection breaks, its locks die with
@@ -182,9 +184,11 @@ class _GroupedTurn:
         self.chat = found.chat
         self.released = False
 
-    async def record_sent(self, index: int, message_id: int | None) -> None:
-        """Committed before this returns (with other turns' records), so it outlives this process."""
+    async def record_sent(self, index: int, message_id: int | None, *, last: bool = False) -> None:
+        """Committed before this returns (with other turns' records); the last one with finish()."""
         self.sent[index] = message_id
+        if last:
+            return
         await self._turns._record(self.session, self._update_id, _sent_json(self.sent))
 
     async def finish(self, chat: StoredChat | None, now: dt.datetime) -> None:

@@ -54,8 +54,14 @@ class ChatTurn(Protocol):
     def sent(self) -> Mapping[int, int | None]:
         """Replies of this update Telegram accepted on an earlier attempt: index → message id."""
 
-    async def record_sent(self, index: int, message_id: int | None) -> None:
-        """Telegram accepted reply `index` (message id, or None for an edit in place)."""
+    async def record_sent(self, index: int, message_id: int | None, *, last: bool = False) -> None:
+        """Telegram accepted reply `index` (message id, or None for an edit in place).
+
+        A reply another follows is recorded for good before this returns, so it is not sent again
+        even if the process dies sending the next. The `last` one may be recorded by `finish()`
+        instead, with the new state: it is exposed just as long (from Telegram's acceptance to the
+        next commit) and the turn is a round trip shorter.
+        """
 
     async def finish(self, chat: StoredChat | None, now: dt.datetime) -> None:
         """Store the chat's new state (None: forget the chat) and mark the update done."""
@@ -93,7 +99,7 @@ class _PlainTurn:
         self.done = progress.done
         self.sent: Mapping[int, int | None] = dict(progress.sent)
 
-    async def record_sent(self, index: int, message_id: int | None) -> None:
+    async def record_sent(self, index: int, message_id: int | None, *, last: bool = False) -> None:
         """Remember it in memory: one process on SQLite is the only one Telegram redelivers to."""
         self._progress.sent[index] = message_id
 
@@ -159,8 +165,8 @@ class _LockedTurn:
         self._handled: Table = SQLModel.metadata.tables[HANDLED_UPDATE_TABLE]
         self._chats: Table = SQLModel.metadata.tables[CHAT_TABLE]
 
-    async def record_sent(self, index: int, message_id: int | None) -> None:
-        """Commit at once, so the record outlives this process if it dies next."""
+    async def record_sent(self, index: int, message_id: int | None, *, last: bool = False) -> None:
+        """Commit at once (the last one too: this is the rare path), so it outlives this process."""
         self.sent[index] = message_id
         await self._conn.execute(self._upsert_handled(done=self._finished))
 

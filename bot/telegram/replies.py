@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Protocol
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -38,7 +39,14 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-async def _record_nothing(_index: int, _message_id: int | None) -> None:
+class RecordSent(Protocol):
+    """Told of each reply Telegram accepted; `last` when no other reply follows it."""
+
+    async def __call__(self, index: int, message_id: int | None, *, last: bool = False) -> None:
+        """Record that reply `index` was accepted (message id, or None for an edit in place)."""
+
+
+async def _record_nothing(index: int, message_id: int | None, *, last: bool = False) -> None:
     """The default: nobody keeps count of what was sent."""
 
 
@@ -49,13 +57,14 @@ async def send_replies(
     *,
     edit_message_id: int | None,
     already_sent: Mapping[int, int | None] | None = None,
-    record_sent: Callable[[int, int | None], Awaitable[None]] = _record_nothing,
+    record_sent: RecordSent = _record_nothing,
 ) -> list[int]:
     """Send the replies in order; the first may replace the pressed message. Returns the new message ids.
 
     Replies in `already_sent` (index → message id, None for an edit) were accepted by Telegram on an
     earlier attempt at this update and are not sent again; each one accepted now is passed to
-    `record_sent` before the next is sent. Only the new message ids are read from Telegram's answers.
+    `record_sent` before the next is sent (the last with `last=True`). Only the new message ids are
+    read from Telegram's answers.
     """
     done = already_sent or {}
     sent: list[int] = []
@@ -65,11 +74,11 @@ async def send_replies(
                 sent.append(earlier)
             continue
         if index == 0 and edit_message_id is not None and await _edit(bot, chat_id, edit_message_id, reply):
-            await record_sent(index, None)
+            await record_sent(index, None, last=index == len(replies) - 1)
             continue
         message = await _send(bot, chat_id, reply)
         sent.append(message.message_id)
-        await record_sent(index, message.message_id)
+        await record_sent(index, message.message_id, last=index == len(replies) - 1)
     return sent
 
 

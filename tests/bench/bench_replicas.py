@@ -13,6 +13,7 @@ reply reaching the Bot API), lost replies, duplicates and order violations — t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import random
 import sys
@@ -21,7 +22,9 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.bench.bench_webhook import EXPECTED, Result, _load
+import psycopg
+
+from tests.bench.bench_webhook import EXPECTED, Result, _load, process_cpu
 from tests.databases import fresh_database
 from tests.support.balancer import Balancer
 from tests.support.fake_bot_api import FakeBotApi
@@ -39,6 +42,23 @@ class ReplicaResult:
     result: Result
     duplicates: int
     repeated_deliveries: int
+    server_cpu_ms_per_update: float
+    """CPU of the PostgreSQL server processes serving the bot's connections (0 for SQLite)."""
+
+
+def backend_cpu(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL server process connected to the database (none for SQLite)."""
+    if database_url.startswith("sqlite"):
+        return {}
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    cpu = {}
+    for (pid,) in rows:
+        with contextlib.suppress(FileNotFoundError):  # ended meanwhile
+            cpu[pid] = process_cpu(pid)
+    return cpu
 
 
 async def run(
@@ -52,7 +72,7 @@ async def run(
         async with FakeBotApi(set_webhook_rate_limit=False, verify_webhook=False, flood_limits=None) as fake:
             with tempfile.TemporaryDirectory() as data, fresh_database(database, Path(data)) as database_url:
                 async with AsyncExitStack() as stack:
-                    ports = []
+                    ports, replicas_served = [], []
                     for index in range(replicas):
                         served = await stack.enter_async_context(
                             serving(
@@ -70,8 +90,11 @@ async def run(
                             )
                         )
                         ports.append(served.port)
+                        replicas_served.append(served)
                     balancer.replicas = ports
                     first_op = len(fake.ops)
+                    pids = [served.process.pid for served in replicas_served]
+                    bot_cpu, server_cpu = sum(map(process_cpu, pids)), backend_cpu(database_url)
                     result = await _load(
                         f"{replicas} replica(s) on {database}",
                         fake,
@@ -82,6 +105,11 @@ async def run(
                         n_chats,
                         EXPECTED.__getitem__,
                     )
+                    received = max(1, n_updates - result.lost)
+                    result.bot_cpu_ms_per_update = (sum(map(process_cpu, pids)) - bot_cpu) * 1000 / received
+                    server_ms = sum(
+                        cpu - server_cpu.get(pid, 0.0) for pid, cpu in backend_cpu(database_url).items()
+                    )
                     await asyncio.sleep(1.0)  # late duplicates would arrive now
                     sends = [op for op in fake.ops[first_op:] if op.method == "sendMessage" and op.ok]
                     per_chat = n_updates // n_chats
@@ -89,7 +117,9 @@ async def run(
                     repeated = len({u for u, _ in balancer.started}) - len(
                         {u for u, _ in balancer.started if [x for x, _ in balancer.started].count(u) == 1}
                     )
-                    return ReplicaResult(database, replicas, result, duplicates, repeated)
+                    return ReplicaResult(
+                        database, replicas, result, duplicates, repeated, server_ms * 1000 / received
+                    )
     finally:
         await balancer.stop()
 
@@ -98,7 +128,8 @@ def report(results: list[ReplicaResult]) -> None:
     """Print one line per run; the first run is SQLite's, the yardstick."""
     print(
         f"{'database':>10} {'replicas':>8} {'updates/s':>10} {'× SQLite':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'lost':>5} {'dupes':>6} {'order':>6} {'repeated deliveries':>20}"
+        f"{'lost':>5} {'dupes':>6} {'order':>6} {'repeated':>9} {'bot CPU ms/update':>18} "
+        f"{'server CPU ms/update':>21}"
     )
     sqlite = results[0].result.updates_per_second
     for r in results:
@@ -106,7 +137,8 @@ def report(results: list[ReplicaResult]) -> None:
         print(
             f"{r.database:>10} {r.replicas:>8} {x.updates_per_second:>10.0f} "
             f"{x.updates_per_second / sqlite:>9.2f} {x.p50_ms:>8.1f} {x.p99_ms:>8.1f} {x.lost:>5} "
-            f"{r.duplicates:>6} {x.order_violations:>6} {r.repeated_deliveries:>20}"
+            f"{r.duplicates:>6} {x.order_violations:>6} {r.repeated_deliveries:>9} "
+            f"{x.bot_cpu_ms_per_update:>18.2f} {r.server_cpu_ms_per_update:>21.2f}"
         )
 
 

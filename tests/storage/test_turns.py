@@ -22,7 +22,7 @@ from bot.storage import migrate
 from bot.storage.database import create_engine
 from bot.storage.grouped_turns import GroupedTurns, LostLockError, chat_turns
 from bot.storage.store import SqlChatStore, StoredChat
-from bot.storage.turns import ChatTurns, LockedTurns, StoreTurns, lock_id
+from bot.storage.turns import ChatTurn, ChatTurns, LockedTurns, StoreTurns, lock_id
 from tests.databases import fresh_postgres
 
 KEY = "ab" * 32
@@ -87,6 +87,30 @@ async def test_replies_sent_before_a_crash_are_remembered_and_state_is_not_store
         assert not retried.done, "the state was never stored: the update must be handled again"
         assert retried.sent == {0: 501, 1: None}
         assert retried.chat is None
+
+
+async def test_the_last_reply_is_recorded_with_the_new_state(replica: Replica) -> None:
+    turns = replica()
+
+    async def crash_before_storing() -> None:
+        async with turns.turn(KEY, 2101) as turn:
+            await turn.record_sent(0, 601)
+            await turn.record_sent(1, 602, last=True)
+            raise RuntimeError("replica died before storing the state")
+
+    with pytest.raises(RuntimeError, match="replica died"):
+        await crash_before_storing()
+    async with turns.turn(KEY, 2101) as retried:
+        assert retried.sent.get(0) == 601, "a reply another followed was recorded at once"
+        await turn_again(retried)
+    async with turns.turn(KEY, 2101) as again:
+        assert again.done and again.sent == {0: 601, 1: 603}
+
+
+async def turn_again(turn: ChatTurn) -> None:
+    """Send the missing reply and store the state."""
+    await turn.record_sent(1, 603, last=True)
+    await turn.finish(StoredChat(ChatState(node="telefon", lang="nb")), NOW)
 
 
 async def test_one_chat_is_held_by_one_turn_at_a_time(replica: Replica) -> None:
