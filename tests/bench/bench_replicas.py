@@ -13,8 +13,8 @@ reply reaching the Bot API), lost replies, duplicates and order violations — t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import asyncio
+import contextlib
 import random
 import sys
 import tempfile
