@@ -5,12 +5,12 @@ Two implementations behind one small interface:
 - `StoreTurns` for the single process on SQLite: the process already handles a chat's updates one
   at a time (bot.telegram.ordering), so a turn is load, then save; the progress of recent updates
   is kept in memory, so a redelivery to this process is answered once.
-- `LockedTurns` for replicas on PostgreSQL (bot.storage.grouped_turns shares its round trips between
-  chats, and leaves a chat another replica holds to it): a per-chat advisory lock makes replicas take a chat's
-  updates one at a time, and a `handled_update` row per update makes a redelivered update
-  (Telegram retries after a timeout, a 5xx or a replica killed mid-way) answered once: replies
-  Telegram accepted are recorded one by one, each in its own committed transaction, and skipped
-  when the update comes again; once the new state is stored the update is marked done.
+- `LockedTurns` for replicas on PostgreSQL (`bot.storage.grouped_turns` shares round trips between
+  chats, and leaves a chat another replica holds to this): a per-chat advisory lock makes replicas
+  take a chat's updates one at a time, and a `handled_update` row per update makes a redelivered
+  update (Telegram retries after a timeout, a 5xx or a replica killed mid-way) answered once:
+  replies Telegram accepted are recorded one by one, each in its own committed transaction, and
+  skipped when the update comes again; once the new state is stored the update is marked done.
 
 What is left: a reply Telegram accepted in the instant before a replica was killed, and before it
 could record that, is sent again. The Bot API offers no idempotency key to close that window.
