@@ -30,10 +30,10 @@ from bot.storage import migrate
 from bot.storage.batching import BatchingChatStore
 from bot.storage.cache import CachedChatStore
 from bot.storage.database import check_connection_budget, create_engine, is_sqlite
+from bot.storage.grouped_turns import chat_turns
 from bot.storage.outbox import LeadOutbox
 from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
 from bot.storage.store import ChatStore, SqlChatStore
-from bot.storage.grouped_turns import chat_turns
 from bot.storage.turns import ChatTurns
 from bot.telegram.answering import Answerer
 from bot.telegram.command_menu import command_menu
