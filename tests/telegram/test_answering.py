@@ -16,9 +16,9 @@ from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.storage import migrate
 from bot.storage.database import create_engine
+from bot.storage.grouped_turns import chat_turns
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import SqlChatStore
-from bot.storage.turns import chat_turns
 from bot.telegram.answering import Answerer
 from bot.telegram.conversations import Conversations
 from bot.telegram.metrics import BotMetrics
