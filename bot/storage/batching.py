@@ -79,6 +79,10 @@ class BatchingChatStore:
         """Straight through."""
         return await self._inner.expire(now, retention, window)
 
+    async def erase_deleted(self) -> None:
+        """Straight through."""
+        await self._inner.erase_deleted()
+
     async def ping(self) -> None:
         """Straight through."""
         await self._inner.ping()

@@ -48,6 +48,10 @@ class CachedChatStore:
         self._chats.clear()
         return report
 
+    async def erase_deleted(self) -> None:
+        """Straight through."""
+        await self._inner.erase_deleted()
+
     async def ping(self) -> None:
         """Straight through."""
         await self._inner.ping()

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from bot.engine.form import InterestForm
 from bot.engine.model import ChatState
-from bot.storage.database import SQLITE_BUSY_TIMEOUT_MS
+from bot.storage.database import SQLITE_BUSY_TIMEOUT_MS, erase_deleted
 from bot.storage.tables import CHAT_TABLE
 
 PING_BUSY_TIMEOUT_MS = 1000  # below the health check's own timeout, so a locked database answers "no"
@@ -68,6 +68,9 @@ class ChatStore(Protocol):
     async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
         """Delete chats unused for `retention`, and message ids older than `window`."""
 
+    async def erase_deleted(self) -> None:
+        """Make what was deleted or overwritten unreadable in the database files too."""
+
     async def ping(self) -> None:
         """Raise when the database cannot be reached."""
 
@@ -117,6 +120,7 @@ class SqlChatStore:
         async with self._engine.begin() as conn:
             row = (await conn.execute(select(t).where(t.c.key == key))).first()
             await conn.execute(delete(t).where(t.c.key == key))
+        await self.erase_deleted()
         return None if row is None else stored_chat(row._mapping)
 
     async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
@@ -129,7 +133,12 @@ class SqlChatStore:
                 .where(t.c.newest_message_at < now - window)
                 .values(messages=[], last_bot_message_id=None, newest_message_at=None)
             )
+        await self.erase_deleted()
         return ExpiryReport(deleted.rowcount or 0, cleared.rowcount or 0)
+
+    async def erase_deleted(self) -> None:
+        """See bot.storage.database.erase_deleted."""
+        await erase_deleted(self._engine, [CHAT_TABLE])
 
     async def ping(self) -> None:
         """Run a trivial query; on SQLite, take the write lock for a moment.

@@ -84,3 +84,14 @@ async def test_migrations_run_twice_without_harm(tmp_path: Path) -> None:
     with fresh_database("sqlite", tmp_path) as url:
         migrate.upgrade(url)
         migrate.upgrade(url)
+
+
+async def test_sqlite_overwrites_deleted_rows_whatever_its_build_default(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'chats.db'}")
+    try:
+        async with engine.connect() as conn:
+            secure_delete = (await conn.exec_driver_sql("PRAGMA secure_delete")).scalar()
+            journal_limit = (await conn.exec_driver_sql("PRAGMA journal_size_limit")).scalar()
+    finally:
+        await engine.dispose()
+    assert (secure_delete, journal_limit) == (1, 0)
