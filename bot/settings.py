@@ -11,7 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from bot.engine.form_dialogue import LeadChannels
-from bot.storage.database import async_url, is_sqlite
+from bot.storage.database import async_url, is_sqlite, sqlite_path
+from bot.storage.pseudonym import MIN_KEY_LENGTH, read_key_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATTERN = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
@@ -128,10 +129,8 @@ class ServeSettings(ContentSettings, DatabaseSettings):
             raise ValueError(
                 "WEBHOOK_SECRET must be set when WEBHOOK_URL is (Telegram sends it with every update)"
             )
-        if not is_sqlite(self.database_url) and self.pseudonym_key is None:
-            raise ValueError(
-                "PSEUDONYM_KEY must be set with PostgreSQL, so every replica keys chats the same way"
-            )
+        if self.pseudonym_key is None:
+            self.pseudonym_key = SecretStr(self._key_from_file())
         if self.smtp_host is not None and self.leads_email_from is None:
             raise ValueError(
                 "LEADS_EMAIL_FROM must be set with SMTP_HOST (the sender address of lead e-mails)"
@@ -146,9 +145,28 @@ class ServeSettings(ContentSettings, DatabaseSettings):
                     f"{name} is no longer read: set `{fact.split('.', 1)[1]}:` under `privacy:` in "
                     f"dialogues/facts.yaml instead (the privacy text shows it from there), and remove {name}"
                 )
-        if self.pseudonym_key is not None and len(self.pseudonym_key.get_secret_value()) < 32:
-            raise ValueError("PSEUDONYM_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        if len(self.pseudonym_key.get_secret_value()) < MIN_KEY_LENGTH:
+            source = "PSEUDONYM_KEY" if self.pseudonym_key_file is None else "PSEUDONYM_KEY_FILE's key"
+            raise ValueError(f"{source} must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return self
+
+    def _key_from_file(self) -> str:
+        """PSEUDONYM_KEY_FILE's key; without it, why `serve` cannot start (the key is no longer generated)."""
+        database = sqlite_path(self.database_url)
+        if self.pseudonym_key_file is not None:
+            return read_key_file(self.pseudonym_key_file, database)
+        old = database.parent / "pseudonym.key" if database is not None else None
+        hint = (
+            f"; {old} was made by an older version: move it out of the database's folder and point "
+            "PSEUDONYM_KEY_FILE at it"
+            if old is not None and old.exists()
+            else " (e.g. `openssl rand -hex 32`)"
+        )
+        replicas = "" if is_sqlite(self.database_url) else ", the same for every replica"
+        raise ValueError(
+            f"PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set{replicas}: the key that turns chat ids into "
+            f"pseudonyms is kept apart from the database{hint}"
+        )
 
     @property
     def delivers_leads(self) -> bool:
@@ -161,13 +179,11 @@ class ServeSettings(ContentSettings, DatabaseSettings):
         return LeadChannels(email=self.smtp_host is not None, staff_chat=self.staff_chat_id is not None)
 
     @property
-    def key_file(self) -> Path:
-        """Where a generated pseudonym key is kept: beside the SQLite database by default."""
-        if self.pseudonym_key_file is not None:
-            return self.pseudonym_key_file
-        database = async_url(self.database_url).database
-        folder = Path(database).parent if database and database != ":memory:" else Path()
-        return folder / "pseudonym.key"
+    def chat_key(self) -> bytes:
+        """The pseudonym key: PSEUDONYM_KEY, or the content of PSEUDONYM_KEY_FILE."""
+        if self.pseudonym_key is None:
+            raise RuntimeError("settings were not validated")  # the validator always sets it
+        return self.pseudonym_key.get_secret_value().encode()
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -30,7 +30,7 @@ from bot.storage.batching import BatchingChatStore
 from bot.storage.cache import CachedChatStore
 from bot.storage.database import create_engine, is_sqlite
 from bot.storage.outbox import LeadOutbox
-from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
+from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import ChatStore, SqlChatStore
 from bot.storage.turns import ChatTurns, chat_turns
 from bot.telegram import handlers
@@ -94,8 +94,7 @@ class Runtime:
         channels = lead_channels(settings, self.application.bot, default_recipient)
         outbox = LeadOutbox(database) if channels else None
         leads = None if outbox is None else OutboxLeads(outbox, [channel.name for channel in channels])
-        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-        pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
+        pseudonyms = Pseudonymizer(settings.chat_key)
         # How long things are kept comes from the facts file, as /personvern says, read afresh each
         # time: a figure staff change there takes effect without a restart.
         self.stats = StatsRecorder.for_database(

@@ -97,6 +97,7 @@ def test_the_old_retention_settings_are_refused_with_where_the_figure_lives_now(
     monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("PSEUDONYM_KEY", "k" * 40)
     monkeypatch.setenv(variable, "60")
     with pytest.raises(ValidationError, match=rf"{variable} is no longer read.*dialogues/facts.yaml"):
         ServeSettings(_env_file=None)  # type: ignore[call-arg]

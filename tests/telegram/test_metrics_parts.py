@@ -265,7 +265,9 @@ async def test_a_failed_update_is_timed_too() -> None:
 
 def settings(**values: Any) -> ServeSettings:
     """Serve settings as the environment would give them."""
-    return ServeSettings(bot_token="123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh", **values)
+    return ServeSettings(
+        bot_token="123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh", pseudonym_key="k" * 40, **values
+    )
 
 
 @pytest.fixture

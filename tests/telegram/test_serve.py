@@ -19,7 +19,7 @@ from bot.storage import migrate
 from tests.conftest import ROOT, run_balansebot
 from tests.databases import as_json, database_bytes, fresh_postgres, insert_rows, query, serve_database_url
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
-from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
+from tests.telegram.serving import PSEUDONYM_KEY, WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 
 pytestmark = pytest.mark.slow
 TYPED = "når er telefonen åpen egentlig, lurer jeg på"
@@ -206,6 +206,19 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     assert "BOT_TOKEN does not look like a bot token" in bad.stderr
 
 
+def test_without_a_key_apart_from_the_data_serve_refuses_in_one_line(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "BOT_TOKEN": "123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/data/x.db",
+    }
+    result = run_balansebot("serve", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("balansebot: PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set: the key"), line
+    assert list(tmp_path.rglob("*key*")) == [], "no key is made up beside the data"
+
+
 def test_broken_scripts_refuse_to_start(tmp_path: Path) -> None:
     dialogues = tmp_path / "dialogues"
     shutil.copytree(ROOT / "dialogues", dialogues)
@@ -217,6 +230,7 @@ def test_broken_scripts_refuse_to_start(tmp_path: Path) -> None:
         "BOT_TOKEN": "123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh",
         "DIALOGUES_DIR": str(dialogues),
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "PSEUDONYM_KEY": PSEUDONYM_KEY,
     }
     result = run_balansebot("serve", cwd=ROOT, env=env)
     assert result.returncode == 1
