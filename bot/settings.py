@@ -16,7 +16,9 @@ from bot.storage.pseudonym import MIN_KEY_LENGTH, read_key_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TOKEN_PATTERN = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
-SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+# What Telegram accepts as secret_token (1-256 of these), at least 32 long: with the secret anyone can
+# forge updates for any chat (a /slett deleting someone's messages), so it must not be guessable.
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 METRICS_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")  # a bearer token (RFC 6750)
 
 
@@ -71,6 +73,9 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     # How long one Bot API call may wait to connect or for an answer before it is retried (PTB's 5 s).
     bot_api_timeout_seconds: float = Field(default=5, gt=0, le=300)
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # How long the server waits for a request's headers (and an idle connection), and for its body,
+    # before it gives up on the client: slow clients are not held for good.
+    http_read_timeout_seconds: float = Field(default=10, gt=0, le=300)
     expiry_interval_seconds: float = Field(default=600, gt=0)
     # Reload dialogues/ when a file changes (SIGHUP reloads too). Set WATCHFILES_FORCE_POLLING=true
     # where file events do not arrive, as with some mounted volumes.
@@ -113,7 +118,7 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not SECRET_PATTERN.match(value.get_secret_value()):
-            raise ValueError("may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+            raise ValueError("must be 32 to 256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("metrics_token")

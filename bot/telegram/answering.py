@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.telegram.bot_api import BotApi
 from bot.telegram.conversations import Conversations, Incoming
@@ -23,6 +23,9 @@ from bot.telegram.metrics import BotMetrics
 log = logging.getLogger(__name__)
 # Errors of a database that is down or locked for now, as opposed to a bug in a query.
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+# Failures a later delivery of the same update can get past: the database or Telegram is away or
+# busy for now. Only these answer a webhook delivery with 503.
+CURABLE = (*DATABASE_DOWN, NetworkError, RetryAfter, TimeoutError, ConnectionError)
 DATABASE_RETRY_FIRST_SECONDS = 0.5
 DATABASE_RETRY_MAX_SECONDS = 5.0  # short: a stopping bot notices within this
 
@@ -50,9 +53,7 @@ class Answerer:
         """Answer the update (unless its chat is over its flood limit). Raises when it could not."""
         if self._flood is not None and not await self._flood.admit(self._api, incoming):
             return  # the chat is over its flood limit; the guard answered what needed an answer
-        nodes = await self._turn(incoming)
-        if self._metrics is not None:
-            self._metrics.count_nodes(nodes)
+        await self._turn(incoming)
 
     async def _turn(self, incoming: Incoming) -> tuple[str, ...]:
         """One turn; a polled update waits out a database outage instead of being lost.
@@ -91,6 +92,8 @@ class Answerer:
             )
             return
         delivery = current_delivery.get()
-        if delivery is not None and error is not None:
+        if delivery is not None and isinstance(error, CURABLE):
             delivery.error = error
+        # Anything else (a bug, a value the database refuses) fails the same way every time: a 503
+        # would only have Telegram deliver it again for a day. It is acknowledged, and logged.
         log.error("handling an update failed: %s", type(error).__name__, exc_info=error)

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 NETWORK_RETRIES = 3
 FIRST_BACKOFF_SECONDS = 0.5
 FLOOD_RETRIES = 5  # as many waits after a 429 as PTB's rate limiter is given for the other calls
+# Telegram gives a webhook about a minute to answer (not documented; seen) before it counts the
+# delivery as failed. Inside a webhook request a 429 is waited out only up to this, in all; a longer
+# wait is answered 503, and the redelivery comes when Telegram is ready for it.
+WEBHOOK_FLOOD_WAIT_SECONDS = 20.0
 # Told of each retry ("network", "timeout" or "flood"); set per update by the metrics' update processor.
 retry_observer: ContextVar[Callable[[str], None] | None] = ContextVar("retry_observer", default=None)
 
@@ -35,11 +39,20 @@ retry_observer: ContextVar[Callable[[str], None] | None] = ContextVar("retry_obs
 class BotApi:
     """Calls Bot API methods by name; the answer's `result` comes back as plain JSON."""
 
-    def __init__(self, request: BaseRequest, base_url: str, *, flood_retries: int = FLOOD_RETRIES) -> None:
-        """Call through `request` (an initialised transport) at `base_url` (the API URL with the token)."""
+    def __init__(
+        self,
+        request: BaseRequest,
+        base_url: str,
+        *,
+        flood_retries: int = FLOOD_RETRIES,
+        max_flood_wait: float | None = None,
+    ) -> None:
+        """Call through `request` (an initialised transport) at `base_url` (the API URL with the token);
+        wait out 429s for `max_flood_wait` seconds at most in all (None: as long as Telegram asks)."""
         self._request = request
         self._base_url = base_url
         self._flood_retries = flood_retries
+        self._max_flood_wait = max_flood_wait
 
     async def call(self, method: str, parameters: Mapping[str, object]) -> object:
         """Call `method`, retrying what is safe to retry; raises PTB's TelegramError subclasses.
@@ -53,14 +66,19 @@ class BotApi:
         url = f"{self._base_url}/{method}"
         network_failures = flood_waits = 0
         delay = FIRST_BACKOFF_SECONDS
+        flood_waited = 0.0
         while True:
             try:
                 return await self._request.post(url, data)
             except RetryAfter as error:
-                if flood_waits == self._flood_retries:
+                seconds = retry_after_seconds(error) + 0.1  # as PTB's rate limiter waits
+                limit = self._max_flood_wait
+                if flood_waits == self._flood_retries or (
+                    limit is not None and flood_waited + seconds > limit
+                ):
                     raise
                 flood_waits += 1
-                seconds = _retry_after_seconds(error) + 0.1  # as PTB's rate limiter waits
+                flood_waited += seconds
                 _observe("flood")
                 log.warning("Bot API asked to slow down; %s again in %.1fs", method, seconds)
                 await asyncio.sleep(seconds)
@@ -81,7 +99,7 @@ class BotApi:
                 delay *= 2
 
 
-def _retry_after_seconds(error: RetryAfter) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
     """How long Telegram asked to wait, in seconds."""
     with warnings.catch_warnings():
         # PTB 22 warns that the attribute becomes a timedelta in a later major version; both are handled.

@@ -63,9 +63,14 @@ class Retention:
     message_ids: dt.timedelta
     """Message numbers are kept this long, for /slett (privacy.message_delete_hours)."""
     leads: dt.timedelta = dt.timedelta(days=30)
-    """A delivered lead is deleted this long after delivery (privacy.leads_retention_days)."""
+    """A delivered lead's record (its answers deleted on delivery) is kept this long, so it is
+    not sent twice (privacy.leads_retention_days)."""
     stats: dt.timedelta = dt.timedelta(days=400)
     """The anonymous daily counts are kept this long (privacy.stats_retention_days)."""
+    leads_undelivered: dt.timedelta = dt.timedelta(days=7)
+    """A lead no channel accepted is deleted this long after it was sent (privacy.leads_undelivered_days)."""
+    form_abandoned: dt.timedelta = dt.timedelta(hours=6)
+    """An unfinished form untouched this long is emptied (privacy.form_abandoned_hours)."""
 
     @classmethod
     def from_scripts(cls, scripts: Scripts) -> Retention:
@@ -75,17 +80,21 @@ class Retention:
             "privacy.message_delete_hours",
             "privacy.leads_retention_days",
             "privacy.stats_retention_days",
+            "privacy.leads_undelivered_days",
+            "privacy.form_abandoned_hours",
         )
         figures = [scripts.facts.values.get(key) for key in keys]
         numbers = [f for f in figures if isinstance(f, int) and not isinstance(f, bool)]
         if len(numbers) != len(keys):
             raise TypeError(f"{', '.join(keys)} must be whole numbers")
-        chat_days, message_hours, lead_days, stats_days = numbers
+        chat_days, message_hours, lead_days, stats_days, undelivered_days, form_hours = numbers
         return cls(
             dt.timedelta(days=chat_days),
             dt.timedelta(hours=message_hours),
             dt.timedelta(days=lead_days),
             dt.timedelta(days=stats_days),
+            dt.timedelta(days=undelivered_days),
+            dt.timedelta(hours=form_hours),
         )
 
 

@@ -15,12 +15,12 @@ from typing import Any
 from telegram import MessageEntity, Update
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.constants import ChatType
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
 from telegram.request import BaseRequest, RequestData
 
 from bot.engine.model import ButtonPress, Command, FreeText
-from bot.telegram.bot_api import retry_observer
+from bot.telegram.bot_api import retry_after_seconds, retry_observer
 from bot.telegram.conversations import Incoming
 from bot.telegram.metrics import BotMetrics
 from bot.telegram.transport import AiohttpRequest
@@ -111,12 +111,14 @@ class MeasuredRequest(AiohttpRequest):
 class MeasuredRateLimiter(AIORateLimiter):
     """PTB's rate limiter, counting the retries it makes after a 429."""
 
-    __slots__ = ("_metrics",)
+    __slots__ = ("_max_wait", "_metrics")
 
-    def __init__(self, metrics: BotMetrics, **settings: Any) -> None:
-        """Count into `metrics`; `settings` are AIORateLimiter's."""
+    def __init__(self, metrics: BotMetrics, *, max_wait: float | None = None, **settings: Any) -> None:
+        """Count into `metrics`; wait out 429s for `max_wait` seconds at most in all (None: as long as
+        Telegram asks, as AIORateLimiter does); `settings` are AIORateLimiter's."""
         super().__init__(**settings)
         self._metrics = metrics
+        self._max_wait = max_wait
 
     async def process_request(
         self,
@@ -129,13 +131,22 @@ class MeasuredRateLimiter(AIORateLimiter):
     ) -> bool | JSONDict | list[JSONDict]:
         """Run the request as AIORateLimiter does; every call of it after the first is a retry."""
         attempts = 0
+        waited = 0.0
 
         async def counted(*call_args: Any, **call_kwargs: Any) -> bool | JSONDict | list[JSONDict]:
-            nonlocal attempts
+            nonlocal attempts, waited
             if attempts:
                 self._metrics.count_retry("flood")
             attempts += 1
-            return await callback(*call_args, **call_kwargs)
+            try:
+                return await callback(*call_args, **call_kwargs)
+            except RetryAfter as error:
+                waited += retry_after_seconds(error) + 0.1
+                if self._max_wait is not None and waited > self._max_wait:
+                    # Not a RetryAfter, which AIORateLimiter would sleep out: the update fails now
+                    # (a webhook delivery gets 503) and comes again later.
+                    raise TimedOut("Telegram asked to wait longer than a webhook answer may") from error
+                raise
 
         return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
 

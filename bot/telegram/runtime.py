@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -31,12 +32,12 @@ from bot.storage.cache import CachedChatStore
 from bot.storage.database import create_engine, is_sqlite
 from bot.storage.outbox import LeadOutbox
 from bot.storage.pseudonym import Pseudonymizer
-from bot.storage.store import ChatStore, SqlChatStore
+from bot.storage.store import ChatStore, ExpiryRules, SqlChatStore
 from bot.storage.turns import ChatTurns, chat_turns
 from bot.telegram import handlers
 from bot.telegram.answering import Answerer
 from bot.telegram.application import StatelessApplication
-from bot.telegram.bot_api import FLOOD_RETRIES, BotApi
+from bot.telegram.bot_api import FLOOD_RETRIES, WEBHOOK_FLOOD_WAIT_SECONDS, BotApi
 from bot.telegram.command_menu import command_menu
 from bot.telegram.conversations import Conversations, Incoming, Retention
 from bot.telegram.flood import FloodGuard
@@ -51,6 +52,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 HEALTH_TIMEOUT_SECONDS = 2.0
 POLLING_GUARD_SECONDS = 1.0  # how often long polling checks that the database is there
 HANDLED_UPDATES_KEPT = dt.timedelta(days=2)  # Telegram gives up redelivering an update after 24 hours
+LEAD_OVERDUE_AFTER = dt.timedelta(hours=24)  # an undelivered lead this old raises an alarm (log, metric)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Runtime:
     scripts: LiveScripts
     catalogs: Catalogs
     store: ChatStore | None = None
+    database: AsyncEngine | None = None
     turns: ChatTurns | None = None
     application: PtbApplication | None = None
     answerer: Answerer | None = None
@@ -83,6 +86,7 @@ class Runtime:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
+        self.database = database
         store: ChatStore = BatchingChatStore(SqlChatStore(database))
         self.store = CachedChatStore(store) if is_sqlite(settings.database_url) else store
         # Norway's holiday rules load lazily, a large import: load them now, off the event loop,
@@ -108,7 +112,7 @@ class Runtime:
             handlers.register_staff_chat(self.application, settings.staff_chat_id)
         application = self.application
         self.answerer = Answerer(
-            BotApi(request, application.bot.base_url),
+            BotApi(request, application.bot.base_url, max_flood_wait=self._webhook_flood_wait),
             conversations,
             running=lambda: application.running,
             flood=FloodGuard.from_settings(settings, lambda: self.engine, self.catalogs, self.metrics),
@@ -129,7 +133,6 @@ class Runtime:
                         channels,
                         settings.delivery_interval_seconds,
                         lambda: dt.datetime.now(dt.UTC),
-                        keep_delivered=lambda: Retention.from_scripts(self.engine.scripts).leads,
                     ),
                     name="lead delivery",
                 )
@@ -241,6 +244,11 @@ class Runtime:
         except Exception as error:  # as PTB's dispatch does: the error handler decides
             self.answerer.failed(error)
 
+    @property
+    def _webhook_flood_wait(self) -> float | None:
+        """With a webhook, 429s are waited out only as long as Telegram waits for its answer."""
+        return WEBHOOK_FLOOD_WAIT_SECONDS if self.settings.webhook_url is not None else None
+
     def _measured_request(self, pool_size: int) -> MeasuredRequest:
         """The aiohttp transport, counted in the metrics."""
         # getUpdates waits its long-poll timeout on top of this (PTB adds it to the read timeout).
@@ -265,7 +273,11 @@ class Runtime:
             # Only 429 handling: Telegram's flood limits are per chat, and answers must not queue here.
             .rate_limiter(
                 MeasuredRateLimiter(
-                    self.metrics, overall_max_rate=0, group_max_rate=0, max_retries=FLOOD_RETRIES
+                    self.metrics,
+                    max_wait=self._webhook_flood_wait,
+                    overall_max_rate=0,
+                    group_max_rate=0,
+                    max_retries=FLOOD_RETRIES,
                 )
             )
             .concurrent_updates(
@@ -286,15 +298,41 @@ class Runtime:
             assert self.turns is not None  # noqa: S101 - started before this task
             now = dt.datetime.now(dt.UTC)
             try:
-                report = await self.store.expire(now, retention.chat, retention.message_ids)
+                rules = ExpiryRules(retention.chat, retention.message_ids, retention.form_abandoned)
+                report = await self.store.expire(now, rules)
                 await self.turns.expire(now - HANDLED_UPDATES_KEPT)
+                await self._expire_leads(now, retention)
             except (OSError, SQLAlchemyError):  # a database hiccup must not stop expiry for good
                 log.exception("expiry failed; trying again later")
             else:
-                if report.chats_deleted or report.message_lists_cleared:
+                if report.chats_deleted or report.message_lists_cleared or report.forms_emptied:
                     log.info(
-                        "expired %d chats and %d message lists",
+                        "expired %d chats, %d message lists and %d unfinished forms",
                         report.chats_deleted,
                         report.message_lists_cleared,
+                        report.forms_emptied,
                     )
             await asyncio.sleep(self.settings.expiry_interval_seconds)
+
+    async def _expire_leads(self, now: dt.datetime, retention: Retention) -> None:
+        """Leads' bounded life, whatever channels are configured now: records of delivered leads
+        go after their time, undelivered ones raise an alarm after a day and go after theirs."""
+        assert self.database is not None  # noqa: S101 - started before this task
+        outbox = LeadOutbox(self.database)
+        overdue = await outbox.overdue_by_channel(now - LEAD_OVERDUE_AFTER)
+        self.metrics.set_overdue_leads(overdue)
+        for channel, count in sorted(overdue.items()):
+            log.error(
+                "%d lead(s) for %s not delivered after %d hours; check its settings (SMTP_*, or "
+                "STAFF_CHAT_ID and the bot's membership there). Deleted %d days after they were sent",
+                count,
+                channel,
+                int(LEAD_OVERDUE_AFTER.total_seconds() // 3600),
+                retention.leads_undelivered.days,
+            )
+        expired = await outbox.expire(now, retention.leads, retention.leads_undelivered)
+        if expired.undelivered:
+            self.metrics.leads_lost.inc(expired.undelivered)
+            log.error("%d undelivered lead(s) deleted: staff never received them", expired.undelivered)
+        if expired.delivered:
+            log.info("deleted the records of %d delivered leads", expired.delivered)

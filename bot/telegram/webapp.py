@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -14,6 +13,7 @@ from bot.telegram import metrics_http
 from bot.telegram.conversations import Incoming
 from bot.telegram.delivery import Delivery, current_delivery
 from bot.telegram.runtime import Runtime
+from bot.telegram.secret_header import is_secret
 from bot.telegram.update_body import BodyRejected, read_update_body
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,8 @@ async def receive_update(request: web.Request) -> web.Response:
     """One update from Telegram: checked, parsed, answered — then 200, or 503 so Telegram tries again."""
     runtime = request.app[RUNTIME]
     secret = runtime.settings.webhook_secret
-    given = request.headers.get(SECRET_HEADER, "")
-    if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+    if secret is None or not is_secret(request.headers.get(SECRET_HEADER, ""), secret.get_secret_value()):
+        runtime.metrics.count_unauthorized("webhook")
         return web.json_response({"error": "wrong or missing secret token"}, status=401)
     if (
         request.content_length is not None
@@ -70,9 +70,12 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.json_response({"error": "request body too large"}, status=413)
     assert runtime.application is not None  # noqa: S101 - the route exists only while running
     # Ordinary messages and button presses come back as an Incoming: no PTB objects or dispatch.
-    read = read_update_body(
-        await request.read(), runtime.application.bot, runtime.settings.webhook_max_body_bytes
-    )
+    try:
+        async with asyncio.timeout(runtime.settings.http_read_timeout_seconds):
+            body = await request.read()
+    except TimeoutError:
+        return web.json_response({"error": "the body took too long to arrive"}, status=408)
+    read = read_update_body(body, runtime.application.bot, runtime.settings.webhook_max_body_bytes)
     if isinstance(read, BodyRejected):
         return web.json_response({"error": read.message}, status=read.status)
     if not runtime.ready:
@@ -101,7 +104,14 @@ def _reload_in_background(runtime: Runtime, tasks: set[asyncio.Task[object]]) ->
 async def serve(runtime: Runtime, *, shutdown_seconds: float) -> None:
     """Listen, go live, and on SIGTERM/SIGINT stop taking updates, finish those in flight and close."""
     settings = runtime.settings
-    runner = web.AppRunner(create_app(runtime), access_log=None, shutdown_timeout=shutdown_seconds)
+    # keepalive_timeout also bounds how long a new connection may take to send its first request's
+    # headers (aiohttp starts it when the connection opens): a slow client is not held for good.
+    runner = web.AppRunner(
+        create_app(runtime),
+        access_log=None,
+        shutdown_timeout=shutdown_seconds,
+        keepalive_timeout=settings.http_read_timeout_seconds,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

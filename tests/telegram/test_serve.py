@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from bot.engine import callbacks
+from bot.engine.form import InterestForm
 from bot.storage import migrate
 from tests.conftest import ROOT, run_balansebot
 from tests.databases import as_json, database_bytes, fresh_postgres, insert_rows, query, serve_database_url
@@ -316,7 +317,12 @@ async def test_serve_on_postgresql(fake: FakeBotApi, tmp_path: Path) -> None:
     assert str(kari.id) not in rows[0][0]
 
 
+FORM = InterestForm(answers=(("organisation", "Glemt Teater"),)).to_json()
+
+
 async def test_expiry_runs_by_itself(fake: FakeBotApi, tmp_path: Path) -> None:
+    from tests.telegram.test_metrics import scrape_until, value  # here: test_metrics imports this module
+
     database_url = serve_database_url(tmp_path)
     migrate.upgrade(database_url)
     now = dt.datetime.now(dt.UTC)
@@ -324,6 +330,7 @@ async def test_expiry_runs_by_itself(fake: FakeBotApi, tmp_path: Path) -> None:
         "a": dt.timedelta(days=31),  # unused for 30 days: deleted
         "b": dt.timedelta(hours=50),  # message ids too old to delete
         "c": dt.timedelta(0),  # fresh: kept as it is
+        "d": dt.timedelta(hours=7),  # a form left unfinished for longer than 6 hours: emptied
     }
     insert_rows(
         database_url,
@@ -337,16 +344,51 @@ async def test_expiry_runs_by_itself(fake: FakeBotApi, tmp_path: Path) -> None:
                 "last_bot_message_id": 7,
                 "newest_message_at": now - age,
                 "updated_at": now - age,
+                "form": FORM if letter in "cd" else None,
             }
             for letter, age in ages.items()
         ],
     )
+    # Leads, with no lead channel configured at all: a delivered one past its record's time, one
+    # for a channel since removed (two days waiting: an alarm), one a week and a day old: deleted.
+    lead_ages = {
+        "delivered": dt.timedelta(days=31),
+        "waiting": dt.timedelta(days=2),
+        "lost": dt.timedelta(days=8),
+    }
+    insert_rows(
+        database_url,
+        "lead_outbox",
+        [
+            {
+                "id": f"{name:0<36}",
+                "channel": "email",
+                "organisation": f"Teater {name}",
+                "actor_kind": "organising",
+                "size": "10",
+                "contact_person": "Ola",
+                "contact": "ola@example.org",
+                "lang": "nb",
+                "created_at": now - age,
+                "next_attempt_at": now - age,
+                "delivered_at": now - age if name == "delivered" else None,
+            }
+            for name, age in lead_ages.items()
+        ],
+    )
     async with serving(fake, tmp_path, webhook=False, EXPIRY_INTERVAL_SECONDS="0.2") as served:
         for _ in range(100):
-            left = query(database_url, "SELECT key, messages FROM chat ORDER BY key")
-            if [key for key, _ in left] == ["b" * 64, "c" * 64] and as_json(left[0][1]) == []:
+            left = query(database_url, "SELECT key, messages, form FROM chat ORDER BY key")
+            if [key for key, *_ in left] == ["b" * 64, "c" * 64, "d" * 64] and as_json(left[0][1]) == []:
                 break
             await asyncio.sleep(0.1)
-    assert [key[0] for key, _ in left] == ["b", "c"]
+        samples = await scrape_until(
+            served, lambda s: value(s, "balansebot_leads_overdue", channel="email") == 1
+        )
+    assert [key[0] for key, *_ in left] == ["b", "c", "d"]
     assert as_json(left[0][1]) == [] and as_json(left[1][1]) != []
-    assert "expired 1 chats and 1 message lists" in served.log_text()
+    assert [as_json(form) for *_, form in left[1:]] == [FORM, None]
+    assert "expired 1 chats, 1 message lists and 1 unfinished forms" in served.log_text()
+    assert query(database_url, "SELECT organisation FROM lead_outbox") == [("Teater waiting",)]
+    assert value(samples, "balansebot_leads_deleted_undelivered_total") == 1
+    assert "1 lead(s) for email not delivered after 24 hours" in served.log_text()
