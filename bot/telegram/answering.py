@@ -14,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
+from bot.logs import telegram_error
 from bot.telegram.bot_api import BotApi
 from bot.telegram.conversations import Conversations, Incoming
 from bot.telegram.delivery import current_delivery
@@ -84,12 +85,7 @@ class Answerer:
         if self._metrics is not None:
             self._metrics.update_errors.inc()
         if isinstance(error, BadRequest | Forbidden):
-            log.warning(
-                "an update could not be answered (%s: %s)",
-                type(error).__name__,
-                error.message,
-                exc_info=error,
-            )
+            log.warning("an update could not be answered (%s)", telegram_error(error))
             return
         delivery = current_delivery.get()
         if delivery is not None and isinstance(error, CURABLE):

@@ -15,6 +15,7 @@ from telegram.error import BadRequest
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine, choose_language
 from bot.engine.model import ChatState, Event, ForgetChat, Outcome, SubmitLead
+from bot.logs import telegram_error
 from bot.stats.counter import StatsCounter
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import StoredChat
@@ -192,5 +193,5 @@ class Conversations:
                 await api.call("deleteMessages", {"chat_id": incoming.chat_id, "message_ids": batch})
             except BadRequest as error:
                 # Some were already deleted by the user, or too old; the rest were deleted.
-                log.info("some messages could not be deleted: %s", error.message)
+                log.info("some messages could not be deleted: %s", telegram_error(error))
         log.info("a chat was forgotten on request (%d messages deleted)", len(ids))

@@ -13,6 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot.engine.model import Reply
+from bot.logs import telegram_error
 from bot.telegram.bot_api import BotApi
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ async def _send(api: BotApi, arguments: dict[str, object]) -> object:
     try:
         return await api.call("sendMessage", arguments)
     except BadRequest as error:
-        log.warning("Telegram refused a reply (%s); sending it as plain text", error.message)
+        log.warning("Telegram refused a reply (%s); sending it as plain text", telegram_error(error))
         plain = {key: value for key, value in arguments.items() if key not in ("parse_mode", "reply_markup")}
         plain["text"] = plain_text(str(arguments["text"]))
         if "entities" in error.message.lower() and "reply_markup" in arguments:
@@ -102,7 +103,7 @@ async def stop_spinner(api: BotApi, query_id: str) -> None:
     try:
         await api.call("answerCallbackQuery", {"callback_query_id": query_id})
     except BadRequest as error:
-        log.info("callback query could not be answered: %s", error.message)
+        log.info("callback query could not be answered: %s", telegram_error(error))
 
 
 def plain_text(text: str) -> str:
@@ -131,6 +132,6 @@ async def _edit(api: BotApi, message_id: int, arguments: dict[str, object]) -> b
     except BadRequest as error:
         if "message is not modified" in error.message.lower():
             return True  # the same node pressed twice: what is shown is already right
-        log.info("could not edit the pressed message (%s); sending a new one", error.message)
+        log.info("could not edit the pressed message (%s); sending a new one", telegram_error(error))
         return False
     return True

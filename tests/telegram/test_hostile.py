@@ -28,6 +28,7 @@ from tests.telegram.test_metrics import scrape_until, value
 pytestmark = pytest.mark.slow
 METRICS_TOKEN = "hostile-tests-metrics-token-0123"
 READ_TIMEOUT = 1.0
+MARKER = "hemmelig-tekst-9137"
 
 
 @pytest.fixture
@@ -145,12 +146,36 @@ async def test_hostile_headers_and_bodies_get_4xx_or_200_never_500_or_503(
         assert answer.startswith(b"HTTP/1.1 408"), answer
         writer.close()
 
+        # Requests HTTP cannot frame, carrying a whole update: refused, and nothing of them logged.
+        update = json.dumps(message(kari, 30, MARKER)).encode()
+        host = b"Host: 127.0.0.1"
+        for raw in (
+            webhook
+            + b"\r\n"
+            + host
+            + b"\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + update,
+            webhook + b"\r\n" + host + b"\r\nX: \x00" + update + b"\r\n\r\n",
+            webhook + b"\r\n" + host + b"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + update + b"\r\n",
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+            writer.write(raw)
+            assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).startswith(b"HTTP/1.0 400")
+            writer.close()
+        # Telegram refusing a reply with a description the bot does not know, which quotes text.
+        fake.fail_next("sendMessage", 400, f'Bad Request: odd "{MARKER}"\nsecond line')
+        fake.send_command(kari, "telefon")
+        await fake.wait_for_call("sendMessage", len(fake.ops_for("sendMessage")) + 2)
+
         statuses = await scrape_until(served, lambda s: True, authorization=f"Bearer {METRICS_TOKEN}")
         assert value(statuses, "balansebot_webhook_responses_total", status="500") == 0
         assert value(statuses, "balansebot_webhook_responses_total", status="503") == 0
     log = served.log_text()
     assert "Traceback" not in log, log
     assert str(kari.id) not in log
+    assert MARKER not in log and "second line" not in log
+    assert log.count("refused a malformed HTTP request (BadHttpMessage)") == 3
+    assert "Telegram refused a reply (400 (description withheld))" in log
 
 
 async def test_a_long_flood_wait_is_not_waited_out_inside_a_webhook_request(
