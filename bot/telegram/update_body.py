@@ -97,4 +97,16 @@ def parse_update(data: dict[str, object], bot: Bot) -> Update | BodyRejected:
     messages = (update.message, update.edited_message, update.channel_post, update.edited_channel_post)
     if any(m is not None and m.chat is None for m in (*messages, query_message)):
         return NOT_AN_UPDATE
+    # Nor does PTB check types: ids must be numbers (a chat's updates are ordered by its id, message
+    # ids are stored for /slett), texts and button data strings, or the handlers fail on them at
+    # every delivery (a stored message id "x" would fail every later update of the chat).
+    ids = [who.id for who in (update.effective_chat, update.effective_user) if who is not None]
+    ids += [m.message_id for m in (*messages, query_message) if m is not None]
+    texts = [m.text for m in messages if m is not None]
+    if update.callback_query is not None:
+        texts.append(update.callback_query.data)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids) or not all(
+        t is None or isinstance(t, str) for t in texts
+    ):
+        return NOT_AN_UPDATE
     return update

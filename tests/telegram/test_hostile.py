@@ -210,3 +210,78 @@ def test_a_short_webhook_secret_is_refused_in_one_line(tmp_path: Path) -> None:
     (line,) = result.stderr.strip().splitlines()
     assert line == "balansebot: WEBHOOK_SECRET must be 32 to 256 characters of A-Z, a-z, 0-9, _ and -"
     assert "a" * 31 not in result.stderr
+
+
+MUTATIONS: dict[str, object] = {
+    "missing": ...,
+    "null": None,
+    "text": "x",
+    "negative": -1,
+    "2**63": 2**63,
+    "huge": 10**30,
+    "list": [],
+    "object": {},
+    "true": True,
+    "float": 1.5,
+    "lone surrogate": "\ud800",
+}
+
+
+def mutated(update: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The update with each of its fields, at every depth, replaced by each mutation (or removed)."""
+
+    def paths(value: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        if not isinstance(value, dict):
+            return [prefix]
+        below = [path for key, item in value.items() for path in paths(item, (*prefix, key))]
+        return ([prefix] if prefix else []) + below
+
+    variants = []
+    for path in paths(update):
+        for name, replacement in MUTATIONS.items():
+            copy = json.loads(json.dumps(update))
+            parent = copy
+            for key in path[:-1]:
+                parent = parent[key]
+            if replacement is ...:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = replacement
+            variants.append((f"{'.'.join(path)} {name}", copy))
+    return variants
+
+
+async def test_every_field_of_an_update_mutated_gets_200_or_400_never_500_or_503(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    kari = fake.add_user("Kari", language_code="nb")
+    async with serving(fake, tmp_path, webhook=True, LOG_LEVEL="INFO") as served:
+        fake.send_command(kari, "start")
+        (greeting,) = await fake.wait_for_bot_messages(kari, 1)
+        text = message(kari, 1000, "når er telefonen åpen")
+        command = message(kari, 1001, "/start")
+        command["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+        press = fake.press_button(kari, greeting, callbacks.goto("telefon"))
+        await fake.drain()
+        statuses: dict[int, list[str]] = {}
+        async with aiohttp.ClientSession() as session:
+            for number, (label, body) in enumerate(
+                [*mutated(text), *mutated(command), *mutated({**press, "update_id": 1002})]
+            ):
+                if isinstance(body.get("update_id"), int) and 1000 <= body["update_id"] <= 1002:
+                    body["update_id"] = 2000 + number  # each a new update, not a redelivery
+                status = await post(session, served, json.dumps(body).encode())
+                statuses.setdefault(status, []).append(label)
+        # Nothing stored from them spoils the chat: Kari is answered as before.
+        before = len(fake.bot_messages(kari, include_deleted=True))
+        fake.send_command(kari, "telefon")
+        answered = await fake.wait_for_bot_messages(kari, before + 1)
+        assert "400 38 800" in (answered[-1].text or "")
+    print({status: len(labels) for status, labels in sorted(statuses.items())})  # shown with -s
+    assert set(statuses) <= {200, 400}, {
+        s: labels[:5] for s, labels in statuses.items() if s not in (200, 400)
+    }
+    assert len(statuses.get(400, [])) > 0 and len(statuses.get(200, [])) > 0
+    log = served.log_text()
+    assert "Traceback" not in log, log
+    assert "handling an update failed" not in log, "no update met a bug"
