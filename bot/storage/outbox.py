@@ -186,10 +186,10 @@ class LeadOutbox:
             undelivered = await conn.execute(
                 delete(t).where(t.c.delivered_at.is_(None), t.c.created_at < now - keep_undelivered)
             )
-        expiry = LeadExpiry(delivered.rowcount or 0, undelivered.rowcount or 0)
-        if expiry.delivered or expiry.undelivered:
-            await erase_deleted(self._engine, [LEAD_OUTBOX_TABLE])
-        return expiry
+        # Every run, not only when it deleted something: an erasure after a delivery leaves a row
+        # that a transaction running then could still see (PostgreSQL keeps it for that one).
+        await erase_deleted(self._engine, [LEAD_OUTBOX_TABLE])
+        return LeadExpiry(delivered.rowcount or 0, undelivered.rowcount or 0)
 
     async def overdue_by_channel(self, created_before: dt.datetime) -> dict[str, int]:
         """Undelivered leads sent before `created_before`, per channel (channels with none left out)."""

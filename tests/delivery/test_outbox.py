@@ -134,9 +134,16 @@ async def test_a_delivered_lead_keeps_its_id_and_nothing_anyone_typed(
         "FROM lead_outbox",
     )
     assert rows == [(delivered, "", "", "", "", None, True)]
-    content = raw_database_bytes(database_url)
-    for answer in ("Bærum Kulturhus", "Åse Ødegård", "ase@example.no", "Vi vil gjerne vite mer."):
-        assert answer.encode() not in content, answer
+    answers = ("Bærum Kulturhus", "Åse Ødegård", "ase@example.no", "Vi vil gjerne vite mer.")
+    # PostgreSQL keeps an old row version while any transaction begun before (autovacuum's, on a
+    # busy server) may still see it; the next erasure, the expiry job's, removes it then.
+    for _ in range(50):
+        content = raw_database_bytes(database_url)
+        if not any(answer.encode() in content for answer in answers):
+            break
+        await asyncio.sleep(0.1)
+        await outbox.expire(NOW, dt.timedelta(days=30), dt.timedelta(days=7))
+    assert [answer for answer in answers if answer.encode() in content] == []
     # The same update delivered again by Telegram stores nothing new (the id is kept for that).
     again = await outbox.enqueue_each(LEAD, NOW, ["email"], once_per="update-7")
     assert await outbox.enqueue_each(LEAD, NOW, ["email"], once_per="update-7") == again
