@@ -30,7 +30,7 @@ FROM python:3.11.14-slim-bookworm
 RUN groupadd --system --gid 10001 balansebot \
     && useradd --system --uid 10001 --gid balansebot --no-log-init --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin balansebot \
-    && mkdir /data \
+    && mkdir -m 700 /data \
     && chown balansebot:balansebot /data
 WORKDIR /app
 COPY --from=builder /app/.venv /app/.venv
@@ -39,13 +39,16 @@ COPY dialogues/ /app/dialogues/
 COPY locales/ /app/locales/
 # DIALOGUES_DIR and LOCALES_DIR are read by bot/settings.py: mount a volume over /app/dialogues (or
 # point DIALOGUES_DIR elsewhere) to serve edited scripts without rebuilding. DATABASE_URL's default
-# keeps SQLite and its generated pseudonym.key in the /data volume; compose.yaml sets PostgreSQL.
+# keeps SQLite in the /data volume; compose.yaml sets PostgreSQL. The pseudonym key never goes in
+# /data: mount it at /run/secrets/pseudonym_key (a Docker secret or a read-only file), or set
+# PSEUDONYM_KEY, which wins; without either the bot refuses to start (docs/operations.md).
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DIALOGUES_DIR=/app/dialogues \
     LOCALES_DIR=/app/locales \
-    DATABASE_URL=sqlite:////data/balansebot.db
+    DATABASE_URL=sqlite:////data/balansebot.db \
+    PSEUDONYM_KEY_FILE=/run/secrets/pseudonym_key
 # Numeric, so runtimes that check runAsNonRoot can see it is not root.
 USER 10001:10001
 VOLUME ["/data"]

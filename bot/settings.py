@@ -11,13 +11,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from bot.engine.form_dialogue import LeadChannels
-from bot.storage.database import async_url, is_sqlite
+from bot.storage.database import async_url, is_sqlite, sqlite_path
+from bot.storage.pseudonym import MIN_KEY_LENGTH, read_key_file
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_BOT_API = "https://api.telegram.org/bot"
 WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram delivers webhooks to
 TOKEN_PATTERN = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
-SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+# What Telegram accepts as secret_token (1-256 of these), at least 32 long: with the secret anyone can
+# forge updates for any chat (a /slett deleting someone's messages), so it must not be guessable.
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 METRICS_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")  # a bearer token (RFC 6750)
 
 
@@ -80,8 +83,13 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     bot_api_messages_per_second: float = Field(default=25, gt=0, le=10_000)
     bot_api_chat_burst: int = Field(default=3, ge=1, le=100)
     bot_api_chat_per_second: float = Field(default=1, gt=0, le=1_000)
-    bot_api_longest_flood_wait_seconds: float = Field(default=10, ge=0, le=300)
+    # At most 20 s: Telegram gives a webhook request about a minute (not documented; seen) before it
+    # counts the delivery as failed, and the reply's own sending comes on top of the waits.
+    bot_api_longest_flood_wait_seconds: float = Field(default=10, ge=0, le=20)
     webhook_max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # How long the server waits for a request's headers (and an idle connection), and for its body,
+    # before it gives up on the client: slow clients are not held for good.
+    http_read_timeout_seconds: float = Field(default=10, gt=0, le=300)
     expiry_interval_seconds: float = Field(default=600, gt=0)
     # Reload dialogues/ when a file changes (SIGHUP reloads too). Set WATCHFILES_FORCE_POLLING=true
     # where file events do not arrive, as with some mounted volumes.
@@ -124,7 +132,7 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not SECRET_PATTERN.match(value.get_secret_value()):
-            raise ValueError("may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+            raise ValueError("must be 32 to 256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("metrics_token")
@@ -148,10 +156,8 @@ class ServeSettings(ContentSettings, DatabaseSettings):
             raise ValueError(
                 "WEBHOOK_SECRET must be set when WEBHOOK_URL is (Telegram sends it with every update)"
             )
-        if not is_sqlite(self.database_url) and self.pseudonym_key is None:
-            raise ValueError(
-                "PSEUDONYM_KEY must be set with PostgreSQL, so every replica keys chats the same way"
-            )
+        if self.pseudonym_key is None:
+            self.pseudonym_key = SecretStr(self._key_from_file())
         if self.smtp_host is not None and self.leads_email_from is None:
             raise ValueError(
                 "LEADS_EMAIL_FROM must be set with SMTP_HOST (the sender address of lead e-mails)"
@@ -166,9 +172,28 @@ class ServeSettings(ContentSettings, DatabaseSettings):
                     f"{name} is no longer read: set `{fact.split('.', 1)[1]}:` under `privacy:` in "
                     f"dialogues/facts.yaml instead (the privacy text shows it from there), and remove {name}"
                 )
-        if self.pseudonym_key is not None and len(self.pseudonym_key.get_secret_value()) < 32:
-            raise ValueError("PSEUDONYM_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        if len(self.pseudonym_key.get_secret_value()) < MIN_KEY_LENGTH:
+            source = "PSEUDONYM_KEY" if self.pseudonym_key_file is None else "PSEUDONYM_KEY_FILE's key"
+            raise ValueError(f"{source} must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return self
+
+    def _key_from_file(self) -> str:
+        """PSEUDONYM_KEY_FILE's key; without it, why `serve` cannot start (the key is no longer generated)."""
+        database = sqlite_path(self.database_url)
+        if self.pseudonym_key_file is not None:
+            return read_key_file(self.pseudonym_key_file, database)
+        old = database.parent / "pseudonym.key" if database is not None else None
+        hint = (
+            f"; {old} was made by an older version: move it out of the database's folder and point "
+            "PSEUDONYM_KEY_FILE at it"
+            if old is not None and old.exists()
+            else " (e.g. `openssl rand -hex 32`)"
+        )
+        replicas = "" if is_sqlite(self.database_url) else ", the same for every replica"
+        raise ValueError(
+            f"PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set{replicas}: the key that turns chat ids into "
+            f"pseudonyms is kept apart from the database{hint}"
+        )
 
     @property
     def delivers_leads(self) -> bool:
@@ -181,13 +206,11 @@ class ServeSettings(ContentSettings, DatabaseSettings):
         return LeadChannels(email=self.smtp_host is not None, staff_chat=self.staff_chat_id is not None)
 
     @property
-    def key_file(self) -> Path:
-        """Where a generated pseudonym key is kept: beside the SQLite database by default."""
-        if self.pseudonym_key_file is not None:
-            return self.pseudonym_key_file
-        database = async_url(self.database_url).database
-        folder = Path(database).parent if database and database != ":memory:" else Path()
-        return folder / "pseudonym.key"
+    def chat_key(self) -> bytes:
+        """The pseudonym key: PSEUDONYM_KEY, or the content of PSEUDONYM_KEY_FILE."""
+        if self.pseudonym_key is None:
+            raise RuntimeError("settings were not validated")  # the validator always sets it
+        return self.pseudonym_key.get_secret_value().encode()
 
 
 def describe_settings_error(error: ValidationError) -> str:

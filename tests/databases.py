@@ -126,6 +126,31 @@ def database_bytes(database_url: str) -> bytes:
     return "\n".join(rows).encode()
 
 
+def raw_database_bytes(database_url: str) -> bytes:
+    """The database as stored, deleted rows not yet overwritten included: SQLite's files (with the
+    WAL), or every page of every table, index and TOAST table of the PostgreSQL database as the
+    server holds it (pageinspect's get_raw_page; the server's files are not ours to read)."""
+    if database_url.startswith("sqlite:///"):
+        return database_bytes(database_url)
+    query(database_url, "CREATE EXTENSION IF NOT EXISTS pageinspect")
+    relations = query(
+        database_url,
+        "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'i', 't', 'm') AND n.nspname IN ('public', 'pg_toast')",
+    )
+    pages = [
+        page
+        for (relation,) in relations
+        for (page,) in query(
+            database_url,
+            "SELECT get_raw_page(CAST(:relation AS text), 'main', block) "
+            "FROM generate_series(0, pg_relation_size(CAST(:relation AS regclass)) / 8192 - 1) AS block",
+            relation=relation,
+        )
+    ]
+    return b"".join(pages)
+
+
 def insert_rows(database_url: str, table: str, rows: list[dict[str, Any]]) -> None:
     """Insert rows into one of the bot's tables (the schema must be migrated)."""
     engine = sqlalchemy.create_engine(sync_url(database_url))

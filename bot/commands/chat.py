@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Chat until end of input."""
+    os.umask(0o077)  # nothing this command writes is for others to read
     engine = engine_or_exit(args.dialogues)
     color = sys.stdout.isatty() and not args.no_color and "NO_COLOR" not in os.environ
     try:

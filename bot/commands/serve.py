@@ -13,7 +13,7 @@ from bot.commands.common import engine_or_exit
 from bot.live_scripts import LiveScripts
 from bot.logs import configure_logging
 from bot.settings import ServeSettings, describe_settings_error
-from bot.storage.database import ConnectionBudgetError
+from bot.storage.database import ConnectionBudgetError, restrict_sqlite_files
 from bot.telegram.webapp import serve
 
 SHUTDOWN_SECONDS = 8.0  # finish in-flight updates, within the 10 s a container stop allows
@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(_args: argparse.Namespace) -> int:
     """Validate settings and scripts, then serve until SIGTERM or Ctrl-C."""
+    os.umask(0o077)  # the database, its WAL and anything else written: the owner's alone
     try:
         settings = ServeSettings()
     except ValidationError as error:
@@ -36,6 +37,7 @@ def run(_args: argparse.Namespace) -> int:
     os.environ.setdefault(
         "PTB_TIMEDELTA", "true"
     )  # PTB 22: timedelta retry_after, without a warning each time
+    restrict_sqlite_files(settings.database_url)
     engine = engine_or_exit(settings.dialogues_dir, channels=settings.lead_channels)
     live = LiveScripts(engine, settings.dialogues_dir, engine.catalogs)
     try:

@@ -38,6 +38,8 @@ NUMERIC_FACTS = (
     "privacy.retention_days",
     "privacy.message_delete_hours",
     "privacy.leads_retention_days",
+    "privacy.leads_undelivered_days",
+    "privacy.form_abandoned_hours",
     "privacy.stats_retention_days",
     "hotline.callback_working_days",
 )

@@ -9,6 +9,7 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.delivery.email import Lead, lead_text
+from bot.logs import telegram_error
 from bot.storage.outbox import MAX_ERROR_SUMMARY, OutboxItem
 
 MAX_MESSAGE_LENGTH = 4096  # Telegram's limit, in UTF-16 code units
@@ -60,9 +61,7 @@ def staff_message(lead: Lead, lead_id: str, created_at: dt.datetime) -> str:
 
 
 def _summary(error: NetworkError | Forbidden | RetryAfter) -> str:
-    name = type(error).__name__
-    # Telegram's 403 descriptions already start with "Forbidden: ".
-    return f"{name}: {error.message.removeprefix(f'{name}: ')}"[:MAX_ERROR_SUMMARY]
+    return telegram_error(error)[:MAX_ERROR_SUMMARY]
 
 
 def _length(text: str) -> int:

@@ -1,4 +1,8 @@
-"""The delivery loop: send each channel's due leads, retry failures with backoff, purge delivered leads."""
+"""The delivery loop: send each channel's due leads, retry failures with backoff.
+
+Deleting old leads is the expiry job's (bot/telegram/runtime.py), which runs whatever channels
+are configured.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ FIRST_DELAY = dt.timedelta(seconds=30)
 MAX_DELAY = dt.timedelta(hours=1)
 JITTER = 0.2  # ± a fifth, so leads that failed together do not all retry in the same second
 BATCH = 5  # leads claimed (and sent concurrently) per round
-KEEP_DELIVERED = dt.timedelta(days=7)
 
 Outcome = Literal["delivered", "retrying", "rejected"]
 
@@ -89,23 +92,17 @@ async def run_forever(
     interval: float,
     clock: Callable[[], dt.datetime],
     *,
-    keep_delivered: dt.timedelta | Callable[[], dt.timedelta] = KEEP_DELIVERED,
     limit: int = BATCH,
 ) -> None:
-    """Deliver each channel's leads and purge every `interval` s until cancelled; failed rounds are logged.
-
-    `keep_delivered` may be a function, read each round: served, it is the facts file's
-    privacy.leads_retention_days, which staff can change while the bot runs.
-    """
+    """Deliver each channel's leads every `interval` s until cancelled; failed rounds are logged."""
     if not channels:
         raise ValueError("no channel to deliver leads to")
     # One loop per channel, so a mail server that hangs for its whole timeout does not hold back
-    # the staff chat's leads (or the other way round). The first loop also purges, for all channels.
+    # the staff chat's leads (or the other way round).
     async with asyncio.TaskGroup() as group:
-        for number, channel in enumerate(channels):
-            purge = keep_delivered if number == 0 else None
+        for channel in channels:
             group.create_task(
-                _channel_forever(outbox, channel, interval, clock, purge, limit),
+                _channel_forever(outbox, channel, interval, clock, limit),
                 name=f"lead delivery ({channel.name})",
             )
 
@@ -115,7 +112,6 @@ async def _channel_forever(
     channel: Channel,
     interval: float,
     clock: Callable[[], dt.datetime],
-    keep_delivered: dt.timedelta | Callable[[], dt.timedelta] | None,
     limit: int,
 ) -> None:
     while True:
@@ -124,16 +120,13 @@ async def _channel_forever(
             now = clock()
             report = await deliver_due(outbox, channel, now, limit=limit)
             claimed = report.claimed
-            keep = keep_delivered() if callable(keep_delivered) else keep_delivered
-            purged = 0 if keep is None else await outbox.purge_delivered(now - keep)
-            if report.claimed or purged:
+            if report.claimed:
                 log.info(
-                    "leads (%s): %d delivered, %d to retry, %d rejected, %d purged",
+                    "leads (%s): %d delivered, %d to retry, %d rejected",
                     channel.name,
                     report.delivered,
                     report.retrying,
                     report.rejected,
-                    purged,
                 )
         except Exception:
             # The next round may well succeed (the database back, the bug in one lead retried later).

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
-from bot.storage.store import ChatStore, ExpiryReport, StoredChat
+from bot.storage.store import ChatStore, ExpiryReport, ExpiryRules, StoredChat
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -75,9 +75,13 @@ class BatchingChatStore:
         """Deleting is rare: straight through."""
         return await self._inner.forget(key)
 
-    async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
+    async def expire(self, now: dt.datetime, rules: ExpiryRules) -> ExpiryReport:
         """Straight through."""
-        return await self._inner.expire(now, retention, window)
+        return await self._inner.expire(now, rules)
+
+    async def erase_deleted(self) -> None:
+        """Straight through."""
+        await self._inner.erase_deleted()
 
     async def ping(self) -> None:
         """Straight through."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 
-from bot.storage.store import ChatStore, ExpiryReport, StoredChat
+from bot.storage.store import ChatStore, ExpiryReport, ExpiryRules, StoredChat
 
 DEFAULT_CAPACITY = 10_000  # chats; a few MB at most, however many people write
 
@@ -42,11 +42,15 @@ class CachedChatStore:
         self._chats.pop(key, None)
         return await self._inner.forget(key)
 
-    async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
+    async def expire(self, now: dt.datetime, rules: ExpiryRules) -> ExpiryReport:
         """Expire in the store; the cache starts afresh so it never outlives what was deleted."""
-        report = await self._inner.expire(now, retention, window)
+        report = await self._inner.expire(now, rules)
         self._chats.clear()
         return report
+
+    async def erase_deleted(self) -> None:
+        """Straight through."""
+        await self._inner.erase_deleted()
 
     async def ping(self) -> None:
         """Straight through."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_LOCK_TIMEOUT_MS = 10_000
 
@@ -35,6 +41,40 @@ def sync_url(url: str) -> URL:
 def is_sqlite(url: str) -> bool:
     """True for an SQLite database."""
     return async_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite database URL; None for PostgreSQL and for an in-memory SQLite."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def restrict_sqlite_files(url: str) -> None:
+    """Keep an SQLite database and its folder to the owner (0600 files, 0700 folder).
+
+    `serve` sets umask 077, so what SQLite creates from now on is owner-only; this fixes files made
+    before, and the folder. The current directory is left as it is (it is not the bot's to close),
+    with a warning that the database is better kept in a folder of its own.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return
+    folder = path.resolve().parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder == Path.cwd().resolve():
+        if folder.stat().st_mode & 0o077:
+            log.warning(
+                "the SQLite database is in the current folder, which others may read; "
+                "point DATABASE_URL at a folder of its own (it is then made owner-only)"
+            )
+    else:
+        folder.chmod(0o700)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        file = Path(f"{path}{suffix}")
+        if file.exists():
+            os.chmod(file, 0o600)
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
@@ -107,4 +147,35 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Deleted rows are overwritten with zeros in their pages, whatever the build's default is
+    # (Debian's happens to be on, others' off); erase_deleted() then clears the WAL's old copies.
+    cursor.execute("PRAGMA secure_delete=ON")
+    # A WAL that is reset after a checkpoint shrinks to nothing instead of keeping old frames.
+    cursor.execute("PRAGMA journal_size_limit=0")
     cursor.close()
+
+
+async def erase_deleted(engine: AsyncEngine, tables: Sequence[str]) -> None:
+    """Make rows deleted or overwritten in `tables` unreadable in the database's files, now.
+
+    SQLite zeroes deleted content in its pages (secure_delete), but the write-ahead log still holds
+    the earlier versions of those pages: a TRUNCATE checkpoint copies the log into the database and
+    empties it. PostgreSQL never overwrites a row in place (MVCC): a deleted or updated row stays in
+    the table's pages, and its key in the indexes, until vacuumed; VACUUM FULL writes the tables
+    (and their indexes) afresh without them. See docs/operations.md, "Deletion on disk".
+    Failures are logged, not raised: the deletion itself is committed, and every expiry run erases
+    again.
+    """
+    try:
+        async with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                # (busy, WAL frames, frames checkpointed): busy means a reader or writer held it back.
+                checkpoint = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+                if checkpoint[0]:
+                    log.warning("erasing deleted data: the WAL is in use; the next expiry run tries again")
+                return
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in tables:
+                await conn.exec_driver_sql(f'VACUUM FULL "{table}"')
+    except (OSError, SQLAlchemyError) as error:
+        log.warning("erasing deleted data failed (%s); the next expiry run tries again", type(error).__name__)

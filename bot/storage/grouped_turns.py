@@ -37,8 +37,10 @@ from psycopg import AsyncConnection as PsycopgConnection
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.database import erase_deleted
 from bot.storage.store import ChatStore, StoredChat, chat_row, stored_chat
-from bot.storage.turns import ChatTurn, ChatTurns, LockedTurns, StoreTurns, lock_id
+from bot.storage.tables import CHAT_TABLE
+from bot.storage.turns import ChatTurn, ChatTurns, LockedTurns, StoreTurns, clears_form, lock_id
 
 log = logging.getLogger(__name__)
 # Each statement's text is fixed (rows go in as arrays), so psycopg prepares it once per connection.
@@ -195,6 +197,9 @@ class _GroupedTurn:
         """New state and done in one statement; the chat is released with the commit."""
         await self._turns._finish(self.session, self._key, self._update_id, chat, now, _sent_json(self.sent))
         self.released = True
+        # After /slett or a sent or cancelled form, what was deleted goes from the disk too.
+        if (chat is None and self.chat is not None) or clears_form(self.chat, chat):
+            await erase_deleted(self._turns.database, [CHAT_TABLE])
 
 
 class GroupedTurns:
@@ -202,6 +207,8 @@ class GroupedTurns:
 
     def __init__(self, database: AsyncEngine) -> None:
         self._database = database
+        self.database = database
+        """For erasing deleted rows from the disk after a turn (its own connections)."""
         self._contended = LockedTurns(database)
         self._waiting = _Round()
         self._running: asyncio.Task[None] | None = None

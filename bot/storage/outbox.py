@@ -32,13 +32,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from bot.delivery.email import Lead
+from bot.storage.database import erase_deleted
 from bot.storage.tables import LEAD_OUTBOX_TABLE
 
 DEFAULT_LEASE = dt.timedelta(minutes=5)
 MAX_ERROR_SUMMARY = 120  # the column's length
 LEAD_FIELDS = ("organisation", "actor_kind", "size", "contact_person", "contact", "message", "lang")
 CHANNELS = frozenset({"email", "telegram"})
+# What a delivered lead's answers become: its row stays (for its id) without them.
+BLANK: dict[str, str | None] = {
+    "organisation": "",
+    "size": "",
+    "contact_person": "",
+    "contact": "",
+    "message": None,
+}
 LEAD_NAMESPACE = uuid.UUID("5d1f0c1e-2b7a-4f39-9a55-6b616c616e73")  # ids derived with uuid5 (once_per)
+
+
+@dataclass(frozen=True)
+class LeadExpiry:
+    """What one expiry run deleted from the outbox."""
+
+    delivered: int
+    """Records of delivered leads (their answers were deleted on delivery)."""
+    undelivered: int
+    """Leads no channel accepted in time: lost to staff, which the log and the metrics say."""
 
 
 @dataclass(frozen=True)
@@ -124,10 +143,15 @@ class LeadOutbox:
         return sorted(items, key=lambda item: (item.created_at, item.id))  # RETURNING has no order
 
     async def mark_delivered(self, lead_id: str, now: dt.datetime) -> None:
-        """Record that the channel (the mail server, Telegram) accepted the lead."""
+        """Record that the channel (the mail server, Telegram) accepted the lead, and delete its answers.
+
+        What stays is what keeps a redelivered update from storing the lead again (its id) and
+        when it was delivered: no name, address or text.
+        """
         t = self._table
         async with self._engine.begin() as conn:
-            await conn.execute(update(t).where(t.c.id == lead_id).values(delivered_at=_utc(now)))
+            await conn.execute(update(t).where(t.c.id == lead_id).values(delivered_at=_utc(now), **BLANK))
+        await erase_deleted(self._engine, [LEAD_OUTBOX_TABLE])
 
     async def mark_failed(
         self, lead_id: str, now: dt.datetime, error_summary: str, next_attempt_at: dt.datetime
@@ -149,6 +173,35 @@ class LeadOutbox:
         async with self._engine.begin() as conn:
             result = await conn.execute(delete(t).where(t.c.delivered_at < _utc(older_than)))
         return result.rowcount or 0
+
+    async def expire(
+        self, now: dt.datetime, keep_delivered: dt.timedelta, keep_undelivered: dt.timedelta
+    ) -> LeadExpiry:
+        """Delete the records of leads delivered longer than `keep_delivered` ago, and leads no
+        channel accepted within `keep_undelivered` (a channel since removed from the settings
+        included); then erase them from the files."""
+        t, now = self._table, _utc(now)
+        async with self._engine.begin() as conn:
+            delivered = await conn.execute(delete(t).where(t.c.delivered_at < now - keep_delivered))
+            undelivered = await conn.execute(
+                delete(t).where(t.c.delivered_at.is_(None), t.c.created_at < now - keep_undelivered)
+            )
+        # Every run, not only when it deleted something: an erasure after a delivery leaves a row
+        # that a transaction running then could still see (PostgreSQL keeps it for that one).
+        await erase_deleted(self._engine, [LEAD_OUTBOX_TABLE])
+        return LeadExpiry(delivered.rowcount or 0, undelivered.rowcount or 0)
+
+    async def overdue_by_channel(self, created_before: dt.datetime) -> dict[str, int]:
+        """Undelivered leads sent before `created_before`, per channel (channels with none left out)."""
+        t = self._table
+        query = (
+            select(t.c.channel, func.count())
+            .where(t.c.delivered_at.is_(None), t.c.created_at < _utc(created_before))
+            .group_by(t.c.channel)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {str(channel): int(count) for channel, count in rows}
 
     async def depth(self) -> int:
         """How many leads are not yet delivered, over all channels."""

@@ -1,7 +1,7 @@
 """Keyed pseudonyms: a chat is stored under HMAC-SHA256(key, chat id), never under its Telegram id.
 
-The key never goes into the database, so a leaked database cannot be turned back into chat ids by
-hashing every possible id.
+The key never goes into the database or its folder (`serve` refuses to start otherwise), so a leaked
+database or backup cannot be turned back into chat ids by hashing every possible id.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -31,25 +29,31 @@ class Pseudonymizer:
         return hmac.new(self._key, f"chat:{chat_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def load_or_create_key(configured: str | None, key_file: Path) -> bytes:
-    """PSEUDONYM_KEY when set; otherwise a random key kept in an owner-only file, made on first use."""
-    if configured:
-        return configured.encode()
-    if key_file.exists():
-        mode = stat.S_IMODE(key_file.stat().st_mode)
-        if mode & 0o077:
-            log.warning(
-                "pseudonym key file %s is readable by others (mode %o); run chmod 600 on it", key_file, mode
+def read_key_file(key_file: Path, database_file: Path | None) -> str:
+    """The key in `key_file`, which must lie outside the SQLite database's folder; ValueError says why not.
+
+    Whoever has the database and the key can tell whether a given Telegram id used the bot (one
+    HMAC), or try every id offline; so the key is never kept where the data and its backups are.
+    """
+    if database_file is not None:
+        folder = database_file.resolve().parent
+        if key_file.resolve().is_relative_to(folder):
+            raise ValueError(
+                f"PSEUDONYM_KEY_FILE {key_file} is in the database's folder {folder}: whoever copies the "
+                "data or a backup of it would have the key too; keep it elsewhere (see docs/operations.md)"
             )
-        return key_file.read_bytes().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32).encode()
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(key + b"\n")
-    log.warning(
-        "PSEUDONYM_KEY is not set: generated a random key in %s. Keep that file with the data "
-        "(losing it orphans stored chats) and set PSEUDONYM_KEY when running several replicas.",
-        key_file,
-    )
+    try:
+        key = key_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(
+            f"PSEUDONYM_KEY_FILE {key_file} does not exist (make one: "
+            f"umask 077; openssl rand -hex 32 > {key_file})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"PSEUDONYM_KEY_FILE {key_file} cannot be read ({type(error).__name__})") from None
+    mode = stat.S_IMODE(key_file.stat().st_mode)
+    if mode & 0o077:
+        log.warning(
+            "pseudonym key file %s is readable by others (mode %o); run chmod 600 on it", key_file, mode
+        )
     return key

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from bot.engine.form import InterestForm
 from bot.engine.model import ChatState
-from bot.storage.database import SQLITE_BUSY_TIMEOUT_MS
+from bot.storage.database import SQLITE_BUSY_TIMEOUT_MS, erase_deleted
 from bot.storage.tables import CHAT_TABLE
 
 PING_BUSY_TIMEOUT_MS = 1000  # below the health check's own timeout, so a locked database answers "no"
@@ -46,11 +46,24 @@ class StoredChat:
 
 
 @dataclass(frozen=True)
+class ExpiryRules:
+    """How long a chat's parts are kept (the facts file's privacy.* figures, see Retention)."""
+
+    chat: dt.timedelta
+    """A chat unused this long is deleted."""
+    message_ids: dt.timedelta
+    """Message ids older than this are dropped (Telegram no longer lets the bot delete them)."""
+    abandoned_form: dt.timedelta | None = None
+    """A form untouched this long is emptied; None: never."""
+
+
+@dataclass(frozen=True)
 class ExpiryReport:
     """How much the expiry run removed."""
 
     chats_deleted: int
     message_lists_cleared: int
+    forms_emptied: int = 0
 
 
 class ChatStore(Protocol):
@@ -65,8 +78,11 @@ class ChatStore(Protocol):
     async def forget(self, key: str) -> StoredChat | None:
         """Delete everything about the chat; return what was stored."""
 
-    async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
-        """Delete chats unused for `retention`, and message ids older than `window`."""
+    async def expire(self, now: dt.datetime, rules: ExpiryRules) -> ExpiryReport:
+        """Delete what has outlived `rules`: unused chats, old message ids, unfinished forms' answers."""
+
+    async def erase_deleted(self) -> None:
+        """Make what was deleted or overwritten unreadable in the database files too."""
 
     async def ping(self) -> None:
         """Raise when the database cannot be reached."""
@@ -117,34 +133,50 @@ class SqlChatStore:
         async with self._engine.begin() as conn:
             row = (await conn.execute(select(t).where(t.c.key == key))).first()
             await conn.execute(delete(t).where(t.c.key == key))
+        await self.erase_deleted()
         return None if row is None else stored_chat(row._mapping)
 
-    async def expire(self, now: dt.datetime, retention: dt.timedelta, window: dt.timedelta) -> ExpiryReport:
-        """Delete old chats; clear message ids of chats quiet for longer than `window`."""
+    async def expire(self, now: dt.datetime, rules: ExpiryRules) -> ExpiryReport:
+        """Delete old chats; clear the message ids of chats quiet for longer than the window; empty
+        forms left unfinished too long (the chat itself stays, at the same node)."""
         t = self._table
+        emptied = 0
         async with self._engine.begin() as conn:
-            deleted = await conn.execute(delete(t).where(t.c.updated_at < now - retention))
+            deleted = await conn.execute(delete(t).where(t.c.updated_at < now - rules.chat))
             cleared = await conn.execute(
                 update(t)
-                .where(t.c.newest_message_at < now - window)
+                .where(t.c.newest_message_at < now - rules.message_ids)
                 .values(messages=[], last_bot_message_id=None, newest_message_at=None)
             )
-        return ExpiryReport(deleted.rowcount or 0, cleared.rowcount or 0)
+            if rules.abandoned_form is not None:
+                forms = await conn.execute(
+                    update(t)
+                    .where(t.c.form.is_not(None), t.c.updated_at < now - rules.abandoned_form)
+                    .values(form=None)
+                )
+                emptied = forms.rowcount or 0
+        await self.erase_deleted()
+        return ExpiryReport(deleted.rowcount or 0, cleared.rowcount or 0, emptied)
+
+    async def erase_deleted(self) -> None:
+        """See bot.storage.database.erase_deleted."""
+        await erase_deleted(self._engine, [CHAT_TABLE])
 
     async def ping(self) -> None:
-        """Run a trivial query; on SQLite, take the write lock for a moment.
+        """Commit a write that changes nothing: raise when the database cannot store anything now.
 
-        In WAL mode readers are never locked out, so only a write shows that SQLite cannot store
-        anything now (another process holds the lock, the disk is full).
+        A read would succeed on a full disk, a read-only file system or a PostgreSQL standby, and
+        in WAL mode SQLite's readers are never locked out; only a committed write shows that an
+        update's new state could be saved. The row is Alembic's, which every migrated database has.
         """
-        async with self._engine.connect() as conn:
+        touch = "UPDATE alembic_version SET version_num = version_num"
+        async with self._engine.begin() as conn:
             if self._engine.dialect.name != "sqlite":
-                await conn.execute(select(1))
+                await conn.exec_driver_sql(touch)
                 return
             await conn.exec_driver_sql(f"PRAGMA busy_timeout={PING_BUSY_TIMEOUT_MS}")
             try:
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")
-                await conn.exec_driver_sql("ROLLBACK")
+                await conn.exec_driver_sql(touch)
             finally:
                 await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 

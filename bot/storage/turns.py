@@ -3,8 +3,8 @@
 Two implementations behind one small interface:
 
 - `StoreTurns` for the single process on SQLite: the process already handles a chat's updates one
-  at a time (bot.telegram.ordering), so a turn is load, then save; the progress of recent updates
-  is kept in memory, so a redelivery to this process is answered once.
+  at a time (ChatOrder in bot.telegram.answering), so a turn is load, then save; the progress of
+  recent updates is kept in memory, so a redelivery to this process is answered once.
 - `LockedTurns` for replicas on PostgreSQL (`bot.storage.grouped_turns` shares round trips between
   chats, and leaves a chat another replica holds to this): a per-chat advisory lock makes replicas
   take a chat's updates one at a time, and a `handled_update` row per update makes a redelivered
@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
+from bot.storage.database import erase_deleted
 from bot.storage.store import ChatStore, StoredChat, chat_row, stored_chat
 from bot.storage.tables import CHAT_TABLE, HANDLED_UPDATE_TABLE
 
@@ -106,9 +107,11 @@ class _PlainTurn:
     async def finish(self, chat: StoredChat | None, now: dt.datetime) -> None:
         """Save or forget through the store; only then is the update done."""
         if chat is None:
-            await self._store.forget(self._key)
+            await self._store.forget(self._key)  # erases what it deleted
         else:
             await self._store.save(self._key, chat, now)
+            if clears_form(self.chat, chat):
+                await self._store.erase_deleted()
         self._progress.done = True
 
 
@@ -148,6 +151,7 @@ class _LockedTurn:
 
     def __init__(
         self,
+        database: AsyncEngine,
         conn: AsyncConnection,
         key: str,
         update_id: int,
@@ -155,6 +159,7 @@ class _LockedTurn:
         sent: dict[int, int | None],
         chat: StoredChat | None,
     ) -> None:
+        self._database = database
         self._conn = conn
         self._key = key
         self._update_id = update_id
@@ -180,6 +185,8 @@ class _LockedTurn:
             columns = {c.name: upsert.excluded[c.name] for c in self._chats.c if c.name != "key"}
             change = upsert.on_conflict_do_update(index_elements=["key"], set_=columns)
         await self._conn.execute(self._upsert_handled(done=True).add_cte(change.cte("chat_change")))
+        if (chat is None and self.chat is not None) or clears_form(self.chat, chat):
+            await erase_deleted(self._database, [CHAT_TABLE])
 
     def _upsert_handled(self, *, done: bool) -> Any:
         values = {
@@ -232,7 +239,7 @@ class LockedTurns:
                 found = (await conn.execute(query)).one()
                 chat = None if found.key is None else stored_chat(found._mapping)
                 sent = {int(i): m for i, m in (found.handled_sent or {}).items()}
-                yield _LockedTurn(conn, key, update_id, bool(found.handled_done), sent, chat)
+                yield _LockedTurn(self._database, conn, key, update_id, bool(found.handled_done), sent, chat)
             finally:
                 if conn.in_transaction():
                     await conn.rollback()
@@ -247,6 +254,13 @@ class LockedTurns:
 
     async def close(self) -> None:
         """Each turn gives its connection back itself."""
+
+
+def clears_form(before: StoredChat | None, after: StoredChat | None) -> bool:
+    """Whether a form with answers was sent or cancelled: its answers are then erased from disk."""
+    return (
+        before is not None and before.state.form is not None and (after is None or after.state.form is None)
+    )
 
 
 def lock_id(key: str) -> int:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Bot, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.i18n import Catalogs
+from bot.logs import telegram_error
 from bot.telegram.conversations import Conversations, Incoming
 from bot.telegram.flood import FloodGuard, Verdict
 from bot.telegram.metrics import BotMetrics
@@ -28,6 +29,9 @@ from bot.telegram.updates import AddedToGroup, InGroup, inbound, update_kind
 log = logging.getLogger(__name__)
 # Errors of a database that is down or locked for now, as opposed to a bug in a query.
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+# Failures a later delivery of the same update can get past: the database or Telegram is away or
+# busy for now. Only these answer a webhook delivery with 503.
+CURABLE = (*DATABASE_DOWN, NetworkError, RetryAfter, TimeoutError, ConnectionError)
 DATABASE_RETRY_FIRST_SECONDS = 0.5
 DATABASE_RETRY_MAX_SECONDS = 5.0  # short: a stopping bot notices within this
 
@@ -112,7 +116,7 @@ class Answerer:
             try:
                 match read:
                     case Incoming() if verdict is Verdict.ANSWER:
-                        await self._answer(read, patient)
+                        await self._turn(read, patient)
                     case Incoming() if self._flood is not None:
                         await self._flood.turn_away(self._bot, read, verdict)
                     case InGroup():
@@ -121,11 +125,6 @@ class Answerer:
                         await self._leave_group(read.chat_id, explain=False)
             finally:
                 self._metrics.update_seconds.observe(time.perf_counter() - started)
-
-    async def _answer(self, incoming: Incoming, patient: Callable[[], bool]) -> None:
-        """Answer the update: one turn of its conversation."""
-        nodes = await self._turn(incoming, patient)
-        self._metrics.count_nodes(nodes)
 
     async def _turn(self, incoming: Incoming, patient: Callable[[], bool]) -> tuple[str, ...]:
         """One turn; a patient caller waits out a database outage instead of losing the update.
@@ -165,12 +164,9 @@ class Answerer:
         """
         self._metrics.update_errors.inc()
         if isinstance(error, BadRequest | Forbidden):
-            log.warning(
-                "an update could not be answered (%s: %s)",
-                type(error).__name__,
-                error.message,
-                exc_info=error,
-            )
+            log.warning("an update could not be answered (%s)", telegram_error(error))
             return False
         log.error("handling an update failed: %s", type(error).__name__, exc_info=error)
-        return True
+        # Anything but a curable failure (a bug, a value the database refuses) fails the same way
+        # every time: a 503 would only have Telegram deliver it again for a day. It is acknowledged.
+        return isinstance(error, CURABLE)

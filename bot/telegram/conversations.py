@@ -16,6 +16,7 @@ from telegram.error import BadRequest
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine, choose_language
 from bot.engine.model import ChatState, Event, ForgetChat, Outcome, SubmitLead
+from bot.logs import telegram_error
 from bot.stats.counter import StatsCounter
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import StoredChat
@@ -63,9 +64,14 @@ class Retention:
     message_ids: dt.timedelta
     """Message numbers are kept this long, for /slett (privacy.message_delete_hours)."""
     leads: dt.timedelta = dt.timedelta(days=30)
-    """A delivered lead is deleted this long after delivery (privacy.leads_retention_days)."""
+    """A delivered lead's record (its answers deleted on delivery) is kept this long, so it is
+    not sent twice (privacy.leads_retention_days)."""
     stats: dt.timedelta = dt.timedelta(days=400)
     """The anonymous daily counts are kept this long (privacy.stats_retention_days)."""
+    leads_undelivered: dt.timedelta = dt.timedelta(days=7)
+    """A lead no channel accepted is deleted this long after it was sent (privacy.leads_undelivered_days)."""
+    form_abandoned: dt.timedelta = dt.timedelta(hours=6)
+    """An unfinished form untouched this long is emptied (privacy.form_abandoned_hours)."""
 
     @classmethod
     def from_scripts(cls, scripts: Scripts) -> Retention:
@@ -75,17 +81,21 @@ class Retention:
             "privacy.message_delete_hours",
             "privacy.leads_retention_days",
             "privacy.stats_retention_days",
+            "privacy.leads_undelivered_days",
+            "privacy.form_abandoned_hours",
         )
         figures = [scripts.facts.values.get(key) for key in keys]
         numbers = [f for f in figures if isinstance(f, int) and not isinstance(f, bool)]
         if len(numbers) != len(keys):
             raise TypeError(f"{', '.join(keys)} must be whole numbers")
-        chat_days, message_hours, lead_days, stats_days = numbers
+        chat_days, message_hours, lead_days, stats_days, undelivered_days, form_hours = numbers
         return cls(
             dt.timedelta(days=chat_days),
             dt.timedelta(hours=message_hours),
             dt.timedelta(days=lead_days),
             dt.timedelta(days=stats_days),
+            dt.timedelta(days=undelivered_days),
+            dt.timedelta(hours=form_hours),
         )
 
 
@@ -183,5 +193,5 @@ class Conversations:
                 await bot.delete_messages(incoming.chat_id, batch)
             except BadRequest as error:
                 # Some were already deleted by the user, or too old; the rest were deleted.
-                log.info("some messages could not be deleted: %s", error.message)
+                log.info("some messages could not be deleted: %s", telegram_error(error))
         log.info("a chat was forgotten on request (%d messages deleted)", len(ids))

@@ -6,7 +6,9 @@ one message a second for long, and Telegram splits a long pasted text into a han
 at most. A script sending dozens a second is not. Over the limit, the first update of a throttle
 period gets one short, neutral reply (many messages came at once; send it again in a moment, and
 the emergency number), later ones are acknowledged and not answered,
-and a message that reads as acute danger is answered anyway.
+and a message that reads as acute danger is answered anyway — up to a looser limit of its own
+(ACUTE_BURST at once, then one every 1/ACUTE_PER_SECOND seconds), so a script cannot flood with
+"kniv"; beyond that it is treated like any other throttled update, whose notice names 112 too.
 
 The buckets live in memory only, keyed by the raw chat id (never logged, never stored), and stay
 bounded: a chat's bucket is dropped once it has had time to fill up again, and at most
@@ -36,6 +38,10 @@ from bot.telegram.replies import send_replies, stop_spinner
 
 log = logging.getLogger(__name__)
 MAX_CHATS = 100_000  # buckets kept at most; ~150 bytes each
+# Acute messages over the chat's limit: five answered at once, then one every ten seconds. A person
+# in danger is answered every time they can read an answer; a script is not.
+ACUTE_BURST = 5
+ACUTE_PER_SECOND = 0.1
 
 
 class Verdict(Enum):
@@ -129,9 +135,12 @@ class FloodGuard:
         engine: Callable[[], Engine],
         catalogs: Catalogs,
         metrics: BotMetrics | None = None,
+        acute: FloodBuckets | None = None,
     ) -> None:
-        """Throttle with `buckets`; `engine` tells acute messages and the languages on offer."""
+        """Throttle with `buckets`, acute messages over it with `acute`; `engine` tells acute
+        messages and the languages on offer."""
         self._buckets = buckets
+        self._acute = acute if acute is not None else FloodBuckets(ACUTE_BURST, ACUTE_PER_SECOND)
         self._engine = engine
         self._catalogs = catalogs
         self._metrics = metrics
@@ -159,8 +168,12 @@ class FloodGuard:
         if self._buckets.take(incoming.chat_id):
             return Verdict.ANSWER
         event = incoming.event
-        if isinstance(event, FreeText) and self._engine().is_acute(event.text):
-            self._count("acute_answered")  # someone in danger is never kept waiting
+        if (
+            isinstance(event, FreeText)
+            and self._engine().is_acute(event.text)
+            and self._acute.take(incoming.chat_id)
+        ):
+            self._count("acute_answered")  # someone in danger is not kept waiting
             return Verdict.ANSWER
         if isinstance(event, Command):
             # /slett, /avbryt and the rest are few and deliberate: a frightened person who typed fast

@@ -7,7 +7,9 @@ process (the tests start many) would clash, and counts would leak from one to th
 to the parts that count (transport, update processor, handlers, web app) rather than imported.
 
 No label ever carries a person: kinds of update, Bot API method names, outcome classes, HTTP
-statuses, script node ids and channel names only — never a chat id, name or text.
+statuses and channel names only — never a chat id, name or text. Nor is there a count per script
+node: on a quiet bot, whoever knows when a person wrote could read off what they were shown (the
+anonymous daily counts, `balansebot stats`, serve staff instead).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -44,6 +47,9 @@ class BotMetrics:
 
     def __init__(self, *, process_metrics: bool = True) -> None:
         """Create the registry and the metrics (with the process' CPU, memory, GC, Python version)."""
+        # No `_created` series: on a quiet bot the moment a counter first moved tells when someone
+        # wrote. prometheus_client keeps this switch for the whole process; it is only ever turned off.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client
         self.registry = CollectorRegistry()
         registry = self.registry
         self.updates = Counter(
@@ -61,7 +67,7 @@ class BotMetrics:
         )
         self.update_errors = Counter(
             "balansebot_update_errors",
-            "Updates whose handling failed (logged; a webhook delivery is then answered 503).",
+            "Updates whose handling failed (logged; a webhook delivery is answered 503 if a retry can help).",
             registry=registry,
         )
         self.api_calls = Counter(
@@ -82,12 +88,6 @@ class BotMetrics:
             ["status"],
             registry=registry,
         )
-        self.replies = Counter(
-            "balansebot_replies",
-            "Script nodes shown in answers, by node id.",
-            ["node"],
-            registry=registry,
-        )
         self.script_reloads = Counter(
             "balansebot_script_reloads",
             "Reloads of the dialogue scripts, by outcome (reloaded, unchanged, refused).",
@@ -100,6 +100,18 @@ class BotMetrics:
             ["channel"],
             registry=registry,
         )
+        self.leads_overdue = Gauge(
+            "balansebot_leads_overdue",
+            "Leads not delivered a day after they were sent, by channel (set by each expiry run). "
+            "Above 0: staff are not getting organisations' forms; check the channel's settings.",
+            ["channel"],
+            registry=registry,
+        )
+        self.leads_lost = Counter(
+            "balansebot_leads_deleted_undelivered",
+            "Leads deleted because no channel accepted them within privacy.leads_undelivered_days.",
+            registry=registry,
+        )
         self.flood_throttled = Counter(
             "balansebot_flood_throttled",
             "Updates over their chat's flood limit, by what was done: notified (the one 'send it "
@@ -107,6 +119,15 @@ class BotMetrics:
             ["action"],
             registry=registry,
         )
+        self.unauthorized = Counter(
+            "balansebot_unauthorized_requests",
+            "Requests refused with 401 (wrong or missing secret), by endpoint: webhook or metrics. "
+            "A steady rate means someone is guessing.",
+            ["endpoint"],
+            registry=registry,
+        )
+        for endpoint in ("webhook", "metrics"):
+            self.unauthorized.labels(endpoint=endpoint)
         for action in FLOOD_ACTIONS:
             self.flood_throttled.labels(action=action)
         for kind in UPDATE_KINDS:  # every kind shows from the start, at 0, so rates work at once
@@ -122,6 +143,16 @@ class BotMetrics:
         """One update of this kind arrived."""
         self.updates.labels(kind=kind).inc()
 
+    def count_unauthorized(self, endpoint: str) -> None:
+        """A request to `endpoint` was refused for a wrong or missing secret."""
+        self.unauthorized.labels(endpoint=endpoint).inc()
+
+    def set_overdue_leads(self, overdue: Mapping[str, int]) -> None:
+        """The overdue leads per channel as the last expiry run found them (none: no series)."""
+        self.leads_overdue.clear()
+        for channel, count in overdue.items():
+            self.leads_overdue.labels(channel=channel).set(count)
+
     def count_api_call(self, method: str, outcome: str) -> None:
         """One Bot API request ended like this."""
         self.api_calls.labels(method=method, outcome=outcome).inc()
@@ -129,11 +160,6 @@ class BotMetrics:
     def count_retry(self, reason: str) -> None:
         """A Bot API call is about to be repeated."""
         self.api_retries.labels(reason=reason).inc()
-
-    def count_nodes(self, nodes: Sequence[str]) -> None:
-        """An answer showed these script nodes."""
-        for node in nodes:
-            self.replies.labels(node=node).inc()
 
     def count_reload(self, outcome: ReloadOutcome) -> None:
         """A `LiveScripts` listener: count the reload's outcome."""

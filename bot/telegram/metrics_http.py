@@ -1,14 +1,14 @@
 """`GET /metrics` for Prometheus on the bot's own web server, and the count of webhook answers.
 
-/metrics says how busy the bot is and which answers people reach, never who they are; still, it is
-meant for the operator's Prometheus, not the internet. Where the server is public (it is, with a
-webhook), set METRICS_TOKEN: then /metrics wants `Authorization: Bearer <token>` and answers 401
-otherwise.
+/metrics says how busy the bot is, never who talks to it; still, it is meant for the operator's
+Prometheus, not the internet. Without METRICS_TOKEN it answers only requests from this machine
+(loopback) and 403 to the rest; with it, it wants `Authorization: Bearer <token>` from anywhere and
+answers 401 otherwise.
 """
 
 from __future__ import annotations
 
-import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -16,6 +16,7 @@ from prometheus_client.exposition import choose_encoder
 
 from bot.settings import ServeSettings
 from bot.telegram.metrics import BotMetrics
+from bot.telegram.secret_header import is_secret
 
 METRICS_PATH = "/metrics"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -33,12 +34,17 @@ def install(app: web.Application, metrics: BotMetrics, settings: ServeSettings) 
 
 def metrics_handler(metrics: BotMetrics, token: str | None) -> Handler:
     """The /metrics handler: the registry in the format the scraper asks for (text or OpenMetrics)."""
-    expected = None if token is None else f"Bearer {token}".encode()
+    expected = None if token is None else f"Bearer {token}"
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        given = request.headers.get("Authorization", "").encode()
-        # compare_digest takes as long for a wrong token as for a right one of the same length.
-        if expected is not None and not hmac.compare_digest(given, expected):
+        if expected is None and not from_loopback(request):
+            metrics.count_unauthorized("metrics")
+            return web.json_response(
+                {"error": "/metrics answers this machine only; set METRICS_TOKEN to scrape from elsewhere"},
+                status=403,
+            )
+        if expected is not None and not is_secret(request.headers.get("Authorization", ""), expected):
+            metrics.count_unauthorized("metrics")
             return web.json_response(
                 {"error": "wrong or missing bearer token"},
                 status=401,
@@ -49,6 +55,14 @@ def metrics_handler(metrics: BotMetrics, token: str | None) -> Handler:
         return web.Response(body=encode(metrics.registry), headers={"Content-Type": content_type})
 
     return handle
+
+
+def from_loopback(request: web.Request) -> bool:
+    """Whether the request's peer (the socket's, not a forwarded header) is this machine."""
+    try:
+        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
+    except ValueError:  # a Unix socket has no address
+        return False
 
 
 def count_webhook_responses(metrics: BotMetrics, path: str) -> Callable[..., Awaitable[web.StreamResponse]]:

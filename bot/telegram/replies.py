@@ -14,6 +14,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.engine.model import Reply
+from bot.logs import telegram_error
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -98,7 +99,7 @@ async def _send(bot: Bot, chat_id: int, reply: Reply) -> Message:
             reply_markup=markup,
         )
     except BadRequest as error:
-        log.warning("Telegram refused a reply (%s); sending it as plain text", error.message)
+        log.warning("Telegram refused a reply (%s); sending it as plain text", telegram_error(error))
         buttons_fine = "entities" in error.message.lower()  # the buttons were not the problem
         return await bot.send_message(
             chat_id,
@@ -113,7 +114,7 @@ async def stop_spinner(bot: Bot, query_id: str) -> None:
     try:
         await bot.answer_callback_query(query_id)
     except BadRequest as error:
-        log.info("callback query could not be answered: %s", error.message)
+        log.info("callback query could not be answered: %s", telegram_error(error))
 
 
 def plain_text(text: str) -> str:
@@ -136,6 +137,6 @@ async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> bool:
     except BadRequest as error:
         if "message is not modified" in error.message.lower():
             return True  # the same node pressed twice: what is shown is already right
-        log.info("could not edit the pressed message (%s); sending a new one", error.message)
+        log.info("could not edit the pressed message (%s); sending a new one", telegram_error(error))
         return False
     return True

@@ -32,8 +32,8 @@ from bot.storage.cache import CachedChatStore
 from bot.storage.database import check_connection_budget, create_engine, is_sqlite
 from bot.storage.grouped_turns import chat_turns
 from bot.storage.outbox import LeadOutbox
-from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
-from bot.storage.store import ChatStore, SqlChatStore
+from bot.storage.pseudonym import Pseudonymizer
+from bot.storage.store import ChatStore, ExpiryRules, SqlChatStore
 from bot.storage.turns import ChatTurns
 from bot.telegram.answering import Answerer
 from bot.telegram.command_menu import command_menu
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 COMMAND_LANGUAGES = ((None, "en"), ("nb", "nb"), ("no", "nb"), ("nn", "nn"))
 HEALTH_TIMEOUT_SECONDS = 2.0
 HANDLED_UPDATES_KEPT = dt.timedelta(days=2)  # Telegram gives up redelivering an update after 24 hours
+LEAD_OVERDUE_AFTER = dt.timedelta(hours=24)  # an undelivered lead this old raises an alarm (log, metric)
 
 
 class Gate:
@@ -115,8 +116,7 @@ async def running_bot(
         channels = lead_channels(settings, bot, str(scripts.engine.scripts.facts.values["contact.email"]))
         outbox = LeadOutbox(database) if channels else None
         leads = None if outbox is None else OutboxLeads(outbox, [channel.name for channel in channels])
-        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-        pseudonyms = Pseudonymizer(load_or_create_key(key, settings.key_file))
+        pseudonyms = Pseudonymizer(settings.chat_key)
         stats = StatsRecorder.for_database(database, lambda: retention().stats.days)
         parts.push_async_callback(stats.close)  # closed after the updates in flight: their counts are kept
         turns = chat_turns(store, database)
@@ -145,11 +145,15 @@ async def running_bot(
                     channels,
                     settings.delivery_interval_seconds,
                     lambda: dt.datetime.now(dt.UTC),
-                    keep_delivered=lambda: retention().leads,
                 ),
                 "lead delivery",
             )
-        await start(_expire_forever(store, turns, scripts, settings.expiry_interval_seconds), "expiry")
+        await start(
+            _expire_forever(
+                store, turns, LeadOutbox(database), metrics, scripts, settings.expiry_interval_seconds
+            ),
+            "expiry",
+        )
         await start(stats.flush_forever(settings.stats_flush_seconds), "statistics")
         if settings.watch_dialogues:
             await start(scripts.watch(), "script watcher")
@@ -221,21 +225,55 @@ async def _running(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[
             log.exception("%s had stopped with an error", name)
 
 
-async def _expire_forever(store: ChatStore, turns: ChatTurns, scripts: LiveScripts, interval: float) -> None:
+async def _expire_forever(
+    store: ChatStore,
+    turns: ChatTurns,
+    outbox: LeadOutbox,
+    metrics: BotMetrics,
+    scripts: LiveScripts,
+    interval: float,
+) -> None:
     """Delete what has outlived its time, now and then, for as long as the bot runs."""
     while True:
         retention = Retention.from_scripts(scripts.engine.scripts)
         now = dt.datetime.now(dt.UTC)
         try:
-            report = await store.expire(now, retention.chat, retention.message_ids)
+            rules = ExpiryRules(retention.chat, retention.message_ids, retention.form_abandoned)
+            report = await store.expire(now, rules)
             await turns.expire(now - HANDLED_UPDATES_KEPT)
+            await _expire_leads(outbox, metrics, now, retention)
         except (OSError, SQLAlchemyError):  # a database hiccup must not stop expiry for good
             log.exception("expiry failed; trying again later")
         else:
-            if report.chats_deleted or report.message_lists_cleared:
+            if report.chats_deleted or report.message_lists_cleared or report.forms_emptied:
                 log.info(
-                    "expired %d chats and %d message lists",
+                    "expired %d chats, %d message lists and %d unfinished forms",
                     report.chats_deleted,
                     report.message_lists_cleared,
+                    report.forms_emptied,
                 )
         await asyncio.sleep(interval)
+
+
+async def _expire_leads(
+    outbox: LeadOutbox, metrics: BotMetrics, now: dt.datetime, retention: Retention
+) -> None:
+    """Leads' bounded life, whatever channels are configured now: records of delivered leads go
+    after their time, undelivered ones raise an alarm after a day and go after theirs."""
+    overdue = await outbox.overdue_by_channel(now - LEAD_OVERDUE_AFTER)
+    metrics.set_overdue_leads(overdue)
+    for channel, count in sorted(overdue.items()):
+        log.error(
+            "%d lead(s) for %s not delivered after %d hours; check its settings (SMTP_*, or "
+            "STAFF_CHAT_ID and the bot's membership there). Deleted %d days after they were sent",
+            count,
+            channel,
+            int(LEAD_OVERDUE_AFTER.total_seconds() // 3600),
+            retention.leads_undelivered.days,
+        )
+    expired = await outbox.expire(now, retention.leads, retention.leads_undelivered)
+    if expired.undelivered:
+        metrics.leads_lost.inc(expired.undelivered)
+        log.error("%d undelivered lead(s) deleted: staff never received them", expired.undelivered)
+    if expired.delivered:
+        log.info("deleted the records of %d delivered leads", expired.delivered)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import signal
 
@@ -15,6 +14,7 @@ from bot.settings import ServeSettings
 from bot.telegram import metrics_http
 from bot.telegram.metrics import BotMetrics
 from bot.telegram.runtime import Runtime, running_bot, taking_updates
+from bot.telegram.secret_header import is_secret
 from bot.telegram.updates import BodyRejected, read_update_body
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,17 @@ async def receive_update(request: web.Request) -> web.Response:
     """One update from Telegram: checked, read, answered — then 200, or 503 so Telegram tries again."""
     runtime, settings = request.app[RUNTIME], request.app[SETTINGS]
     secret = settings.webhook_secret
-    given = request.headers.get(SECRET_HEADER, "")
-    if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+    if secret is None or not is_secret(request.headers.get(SECRET_HEADER, ""), secret.get_secret_value()):
+        runtime.metrics.count_unauthorized("webhook")
         return web.json_response({"error": "wrong or missing secret token"}, status=401)
     if request.content_length is not None and request.content_length > settings.webhook_max_body_bytes:
         return web.json_response({"error": "request body too large"}, status=413)
-    update = read_update_body(await request.read(), runtime.bot, settings.webhook_max_body_bytes)
+    try:
+        async with asyncio.timeout(settings.http_read_timeout_seconds):
+            body = await request.read()
+    except TimeoutError:
+        return web.json_response({"error": "the body took too long to arrive"}, status=408)
+    update = read_update_body(body, runtime.bot, settings.webhook_max_body_bytes)
     if isinstance(update, BodyRejected):
         return web.json_response({"error": update.message}, status=update.status)
     if not runtime.gate.open:
@@ -83,7 +88,14 @@ async def serve(
     """Start, listen, go live; on SIGTERM/SIGINT stop taking updates, finish those in flight, close."""
     async with running_bot(settings, scripts, catalogs, BotMetrics()) as runtime:
         app = create_app(runtime, settings)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_seconds)
+        # keepalive_timeout also bounds how long a new connection may take to send its first request's
+        # headers (aiohttp starts it when the connection opens): a slow client is not held for good.
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            shutdown_timeout=shutdown_seconds,
+            keepalive_timeout=settings.http_read_timeout_seconds,
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, settings.host, settings.port)

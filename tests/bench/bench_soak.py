@@ -43,7 +43,7 @@ from bot.engine import callbacks
 from tests.bench.bench_webhook import CONNECTIONS, process_cpu
 from tests.conftest import ROOT
 from tests.support import updates as ub
-from tests.telegram.serving import UNPACED, WEBHOOK_PATH, WEBHOOK_SECRET, free_port
+from tests.telegram.serving import PSEUDONYM_KEY, UNPACED, WEBHOOK_PATH, WEBHOOK_SECRET, free_port
 
 TOKEN = "123456789:AAbenchmarkSoakTokenxxxxxxxxxxxxxxxxxx"
 BOT_ID = 123456789
@@ -209,6 +209,7 @@ async def soak(n_chats: int, n_updates: int, n_windows: int, connections: int, c
         "LOG_LEVEL": "WARNING",
         "WEBHOOK_URL": f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
         "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PSEUDONYM_KEY": PSEUDONYM_KEY,
         "WATCH_DIALOGUES": "false",
         **UNPACED,  # the sink enforces no Telegram limits: the bot's own work is measured
     }

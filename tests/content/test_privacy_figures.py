@@ -38,6 +38,10 @@ def figures_in_text(retention: Retention, lang: str, catalogs: Catalogs) -> Mapp
         "message ids": counted(int(retention.message_ids.total_seconds() // 3600), "hour", lang, catalogs),
         "leads": counted(retention.leads.days, "day", lang, catalogs),
         "stats": counted(retention.stats.days, "day", lang, catalogs),
+        "undelivered leads": counted(retention.leads_undelivered.days, "day", lang, catalogs),
+        "abandoned form": counted(
+            int(retention.form_abandoned.total_seconds() // 3600), "hour", lang, catalogs
+        ),
     }
 
 
@@ -47,7 +51,12 @@ def test_the_shipped_privacy_text_says_what_the_code_does(
 ) -> None:
     retention = Retention.from_scripts(scripts)
     assert retention == Retention(
-        dt.timedelta(days=30), dt.timedelta(hours=48), dt.timedelta(days=30), dt.timedelta(days=400)
+        dt.timedelta(days=30),
+        dt.timedelta(hours=48),
+        dt.timedelta(days=30),
+        dt.timedelta(days=400),
+        dt.timedelta(days=7),
+        dt.timedelta(hours=6),
     )
     text = shown(scripts, lang)
     for what, figure in figures_in_text(retention, lang, catalogs).items():
@@ -63,11 +72,18 @@ def test_changed_figures_change_the_text_and_the_code_together(
     edit(facts, "  message_delete_hours: 48 ", "  message_delete_hours: 36 ")
     edit(facts, "  leads_retention_days: 30 ", "  leads_retention_days: 45 ")
     edit(facts, "  stats_retention_days: 400 ", "  stats_retention_days: 123 ")
+    edit(facts, "  leads_undelivered_days: 7 ", "  leads_undelivered_days: 9 ")
+    edit(facts, "  form_abandoned_hours: 6 ", "  form_abandoned_hours: 5 ")
     result = reload(dialogues_copy)
     assert result.scripts is not None, result.errors
     retention = Retention.from_scripts(result.scripts)
     assert retention == Retention(
-        dt.timedelta(days=17), dt.timedelta(hours=36), dt.timedelta(days=45), dt.timedelta(days=123)
+        dt.timedelta(days=17),
+        dt.timedelta(hours=36),
+        dt.timedelta(days=45),
+        dt.timedelta(days=123),
+        dt.timedelta(days=9),
+        dt.timedelta(hours=5),
     )
     text = shown(result.scripts, lang)
     for what, figure in figures_in_text(retention, lang, catalogs).items():
@@ -77,6 +93,8 @@ def test_changed_figures_change_the_text_and_the_code_together(
         counted(30, "day", lang, catalogs),
         counted(48, "hour", lang, catalogs),
         counted(400, "day", lang, catalogs),
+        counted(7, "day", lang, catalogs),
+        counted(6, "hour", lang, catalogs),
     ]
     assert [figure for figure in old if figure in text] == [], text
     assert not re.search(r"\b(30|48)\b", text), text
@@ -97,6 +115,7 @@ def test_the_old_retention_settings_are_refused_with_where_the_figure_lives_now(
     monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("PSEUDONYM_KEY", "k" * 40)
     monkeypatch.setenv(variable, "60")
     with pytest.raises(ValidationError, match=rf"{variable} is no longer read.*dialogues/facts.yaml"):
         ServeSettings(_env_file=None)  # type: ignore[call-arg]

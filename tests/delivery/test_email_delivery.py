@@ -250,38 +250,6 @@ async def test_a_server_restart_on_the_same_port_loses_nothing(
     assert ids == [f"<{first}@balansebot>", f"<{second}@balansebot>"]
 
 
-@pytest.mark.parametrize("read_each_round", [False, True], ids=["fixed", "from the facts file"])
-async def test_delivered_leads_are_purged_after_the_retention(
-    outbox: LeadOutbox, server: SmtpServer, read_each_round: bool
-) -> None:
-    # Served, the retention is a function reading privacy.leads_retention_days each round.
-    keep = dt.timedelta(days=7)
-    keep_delivered = (lambda: keep) if read_each_round else keep
-    channel = email_to(server.port)
-    await outbox.enqueue(LEAD, NOW)
-    undelivered = await outbox.enqueue(LEAD, NOW + dt.timedelta(seconds=1))
-    await deliver_due(outbox, channel, NOW, limit=1)
-    assert await row_count(outbox) == 2
-    six_days_on = NOW + dt.timedelta(days=6)
-    assert await outbox.purge_delivered(six_days_on - keep) == 0
-    # The loop purges with its clock; the lead still waiting (its server refusing) is never purged.
-    server.recorder.refusal = "451 later"
-    loop = asyncio.create_task(
-        run_forever(
-            outbox, [channel], 0.01, lambda: NOW + dt.timedelta(days=8), keep_delivered=keep_delivered
-        )
-    )
-    try:
-        async with asyncio.timeout(WAIT):
-            while await row_count(outbox) != 1:  # noqa: ASYNC110 - polling the database, bounded
-                await asyncio.sleep(0.01)
-    finally:
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
-    assert (await stored(outbox, undelivered))["delivered_at"] is None
-
-
 async def row_count(outbox: LeadOutbox) -> int:
     """Every lead stored, delivered or not."""
     table = outbox._table

@@ -20,7 +20,7 @@ from bot.storage import migrate
 from bot.storage.database import create_engine, sync_url
 from bot.storage.outbox import LeadOutbox
 from bot.storage.tables import LEAD_OUTBOX_TABLE
-from tests.databases import fresh_database
+from tests.databases import fresh_database, query, raw_database_bytes
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=5)
@@ -120,6 +120,53 @@ async def test_purge_deletes_only_leads_delivered_before_the_cutoff(outbox: Lead
     assert await outbox.depth() == 1
     assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=30), 10, "email")] == [never]
     assert await outbox.purge_delivered(NOW + dt.timedelta(days=30)) == 1
+
+
+async def test_a_delivered_lead_keeps_its_id_and_nothing_anyone_typed(
+    outbox: LeadOutbox, database_url: str
+) -> None:
+    delivered = await outbox.enqueue(LEAD, NOW)
+    await outbox.due(NOW, 10, "email")
+    await outbox.mark_delivered(delivered, NOW)
+    rows = query(
+        database_url,
+        "SELECT id, organisation, size, contact_person, contact, message, delivered_at IS NOT NULL "
+        "FROM lead_outbox",
+    )
+    assert rows == [(delivered, "", "", "", "", None, True)]
+    answers = ("Bærum Kulturhus", "Åse Ødegård", "ase@example.no", "Vi vil gjerne vite mer.")
+    # PostgreSQL keeps an old row version while any transaction begun before (autovacuum's, on a
+    # busy server) may still see it; the next erasure, the expiry job's, removes it then.
+    for _ in range(50):
+        content = raw_database_bytes(database_url)
+        if not any(answer.encode() in content for answer in answers):
+            break
+        await asyncio.sleep(0.1)
+        await outbox.expire(NOW, dt.timedelta(days=30), dt.timedelta(days=7))
+    assert [answer for answer in answers if answer.encode() in content] == []
+    # The same update delivered again by Telegram stores nothing new (the id is kept for that).
+    again = await outbox.enqueue_each(LEAD, NOW, ["email"], once_per="update-7")
+    assert await outbox.enqueue_each(LEAD, NOW, ["email"], once_per="update-7") == again
+    assert await outbox.depth() == 1
+
+
+async def test_expiry_bounds_the_life_of_delivered_and_undelivered_leads(outbox: LeadOutbox) -> None:
+    keep_delivered, keep_undelivered = dt.timedelta(days=30), dt.timedelta(days=7)
+    delivered = await outbox.enqueue(LEAD, NOW - dt.timedelta(days=40))
+    await outbox.due(NOW - dt.timedelta(days=40), 10, "email")
+    await outbox.mark_delivered(delivered, NOW - dt.timedelta(days=31))
+    lost = await outbox.enqueue(lead(1), NOW - dt.timedelta(days=8), "telegram")  # a channel since removed
+    waiting = await outbox.enqueue(lead(2), NOW - dt.timedelta(days=2))
+    fresh = await outbox.enqueue(lead(3), NOW - dt.timedelta(hours=1))
+    overdue = await outbox.overdue_by_channel(NOW - dt.timedelta(days=1))
+    assert overdue == {"email": 1, "telegram": 1}
+    expiry = await outbox.expire(NOW, keep_delivered, keep_undelivered)
+    assert (expiry.delivered, expiry.undelivered) == (1, 1)
+    remaining = [item.id for item in await outbox.due(NOW, 10, "email")]
+    assert sorted(remaining) == sorted([waiting, fresh])
+    assert lost not in remaining
+    assert await outbox.overdue_by_channel(NOW - dt.timedelta(days=1)) == {"email": 1}
+    assert await outbox.expire(NOW, keep_delivered, keep_undelivered) == type(expiry)(0, 0)
 
 
 async def test_leads_survive_a_restart(database_url: str) -> None:

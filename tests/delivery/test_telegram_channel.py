@@ -147,7 +147,7 @@ async def test_a_502_then_success_is_delivered_once(
 
 def chat_not_found(fake: FakeBotApi, staff: FakeChat) -> tuple[int, str, Callable[[], object]]:
     """STAFF_CHAT_ID names no chat the bot knows; someone corrects it."""
-    return -999_999, "BadRequest: Chat not found", lambda: None
+    return -999_999, "400 Chat not found", lambda: None
 
 
 def bot_removed(fake: FakeBotApi, staff: FakeChat) -> tuple[int, str, Callable[[], object]]:
@@ -156,7 +156,7 @@ def bot_removed(fake: FakeBotApi, staff: FakeChat) -> tuple[int, str, Callable[[
     fake.set_bot_status(staff, "kicked", by=admin)
     return (
         staff.id,
-        "Forbidden: bot was kicked from the group chat",
+        "403 Forbidden: bot was kicked",
         lambda: fake.set_bot_status(staff, "member", by=admin),
     )
 
@@ -198,11 +198,13 @@ async def test_a_chat_the_bot_cannot_post_to_is_retried_hourly_and_logged_withou
             NetworkError("aiohttp.ServerDisconnectedError: gone"),
             ("NetworkError: aiohttp.ServerDisconnectedError: gone", False),
         ),
-        (BadRequest("Chat not found"), ("BadRequest: Chat not found", True)),
+        (BadRequest("Chat not found"), ("400 Chat not found", True)),
         (
             Forbidden("Forbidden: bot was blocked by the user"),
-            ("Forbidden: bot was blocked by the user", True),
+            ("403 Forbidden: bot was blocked by the user", True),
         ),
+        # A description the bot does not know could quote what was sent: only its code is kept.
+        (BadRequest('Unsupported start tag "kari@x.no"\nat byte 3'), ("400 (description withheld)", True)),
         (ChatMigrated(-1001234567890), ("ChatMigrated to -1001234567890", True)),
     ],
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -48,8 +49,18 @@ class Container:
 
 
 def image_environment(data: Path) -> dict[str, str]:
-    """The final stage's ENV, applied in order over this machine's PATH, container paths mapped."""
-    paths = {"/app/.venv": Path(sys.prefix), "/app": ROOT, "/data": data}
+    """The final stage's ENV, applied in order over this machine's PATH, container paths mapped.
+
+    /run/secrets (where Docker mounts secrets) becomes a `secrets` folder beside `data`, holding a
+    pseudonym key as the operator would mount it.
+    """
+    secrets_folder = data.parent / "secrets"
+    secrets_folder.mkdir(mode=0o700, exist_ok=True)
+    key_file = secrets_folder / "pseudonym_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+    paths = {"/app/.venv": Path(sys.prefix), "/app": ROOT, "/data": data, "/run/secrets": secrets_folder}
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     for instruction in final_stage().all("ENV"):
         env.update(env_pairs(localize(instruction.arguments, paths), env))

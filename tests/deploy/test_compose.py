@@ -26,7 +26,7 @@ PINNED_IMAGE = re.compile(r"^[\w./-]+:\d+(\.\d+)+(-[\w.]+)?$")  # a version tag,
 VARIABLES = {
     "BOT_TOKEN": "123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh",
     "PSEUDONYM_KEY": "0123456789abcdef" * 4,
-    "WEBHOOK_SECRET": "compose-test_secret",
+    "WEBHOOK_SECRET": "compose-test_secret-0123456789abcdef",
     "BOT_DOMAIN": "bot.example.org",
     "POSTGRES_PASSWORD": "0123abcd",
 }

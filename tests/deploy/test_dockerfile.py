@@ -168,12 +168,15 @@ def test_content_folders_are_copied_where_the_settings_point() -> None:
 
 
 def test_sqlite_default_lives_in_a_volume_the_user_owns() -> None:
-    """Without DATABASE_URL the image keeps SQLite (and its generated key) in /data, a VOLUME."""
+    """Without DATABASE_URL the image keeps SQLite in /data, a VOLUME, owner-only; the key elsewhere."""
     stage = final_stage()
     assert stage.environment({})["DATABASE_URL"] == "sqlite:////data/balansebot.db"
     assert stage.last("VOLUME").arguments == '["/data"]'
     made = " ".join(i.arguments for i in stage.all("RUN"))
     assert "chown balansebot:balansebot /data" in made
+    assert "mkdir -m 700 /data" in made
+    key_file = stage.environment({})["PSEUDONYM_KEY_FILE"]
+    assert not key_file.startswith("/data"), "the key is kept apart from the data volume"
 
 
 def test_images_are_pinned_and_the_builder_matches_the_final_stage() -> None:

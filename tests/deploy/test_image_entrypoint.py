@@ -60,9 +60,11 @@ async def test_image_command_serves_is_healthy_and_stops_on_sigterm(fake: FakeBo
         (greeting,) = await fake.wait_for_bot_messages(kari, 1)
         assert "anonym" in (greeting.text or "")
 
-        # The image's DATABASE_URL and DIALOGUES_DIR were the ones used: SQLite and its key in /data.
-        assert (data / "balansebot.db").is_file()
-        assert stat.S_IMODE((data / "pseudonym.key").stat().st_mode) == 0o600
+        # The image's DATABASE_URL and DIALOGUES_DIR were the ones used: SQLite in /data, owner-only;
+        # the key only where the operator mounted it (/run/secrets), never in the data volume.
+        assert stat.S_IMODE((data / "balansebot.db").stat().st_mode) == 0o600
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        assert not list(data.glob("*key*"))
         assert not any(started.workdir.iterdir()), "nothing is written to the working directory"
 
         code, took = await stop(started)
@@ -70,6 +72,23 @@ async def test_image_command_serves_is_healthy_and_stops_on_sigterm(fake: FakeBo
         assert took < DOCKER_STOP_TIMEOUT
         assert "stopping: finishing updates in flight" in started.log_text()
         assert await run_healthcheck(started) == 1, "nothing listens any more"
+
+
+async def test_image_refuses_to_start_without_its_key_and_says_where_it_goes(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    """No key mounted at /run/secrets/pseudonym_key: one line that says why, and none is made up."""
+    data = tmp_path / "data"
+    data.mkdir()
+    env = image_environment(data) | deployment(fake, free_port(), "http://127.0.0.1:1/hook")
+    key_file = Path(env["PSEUDONYM_KEY_FILE"])
+    await asyncio.to_thread(key_file.unlink)
+    async with container(env, tmp_path) as started:
+        code = await asyncio.wait_for(started.process.wait(), 30)
+    assert code == 2
+    (line,) = started.log_text().strip().splitlines()
+    assert line.startswith("balansebot: PSEUDONYM_KEY_FILE ") and "does not exist" in line, line
+    assert not await asyncio.to_thread(key_file.exists)
 
 
 async def test_image_refuses_to_start_without_a_token(tmp_path: Path) -> None:
@@ -177,8 +196,8 @@ async def test_compose_replicas_share_postgres_and_the_pseudonym_key(
             # this 2-core machine take 5-6 s each, which says more about the machine than the bot.
             stops = [await stop(replica) for replica in started]
             assert [code for code, _ in stops] == [0] * replicas
-    key_files = await asyncio.to_thread(lambda: list(tmp_path.rglob("pseudonym.key")))
-    assert key_files == [], "with PostgreSQL the key comes from the environment, never a file"
+    key_files = await asyncio.to_thread(lambda: list(tmp_path.rglob("*/data/*key*")))
+    assert key_files == [], "the key is never written to the data volume"
 
 
 CONVERSATION = (("start", "anonym"), ("telefon", "400 38 800"), ("merket", "Balansemerket"))

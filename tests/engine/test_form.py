@@ -252,6 +252,7 @@ def test_the_settings_say_which_channels(
     monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], channels: LeadChannels
 ) -> None:
     monkeypatch.setenv("BOT_TOKEN", "123456:" + "A" * 35)
+    monkeypatch.setenv("PSEUDONYM_KEY", "k" * 40)
     for name in ("SMTP_HOST", "LEADS_EMAIL_FROM", "STAFF_CHAT_ID"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():

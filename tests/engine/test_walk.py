@@ -101,7 +101,10 @@ def plain(reply: Reply) -> str:
             "personvern",
             ["30 dager", "48 timer", "ikke", "ende-til-ende-kryptert", "hei@balansekunstprosjektet.no"],
         ),
-        ("personvern_mer", ["30 dager etter", "400 dager", "Datatilsynet", "Balansekunst"]),
+        (
+            "personvern_mer",
+            ["i 30 dager", "etter sju dager", "i seks timer", "400 dager", "Datatilsynet", "Balansekunst"],
+        ),
     ],
 )
 def test_facts_are_present_where_promised(replies: dict[str, Reply], node: str, facts: list[str]) -> None:

@@ -88,7 +88,7 @@ KNOWN_COMMANDS = (
     "språk",
     "language",
 )
-# A command's name is what follows "/" up to the first space, as bot/telegram/handlers.py reads it.
+# A command's name is what follows "/" up to the first space, as bot/telegram/updates.py reads it.
 command_name = st.one_of(
     st.sampled_from(KNOWN_COMMANDS),
     st.text(CHARS, max_size=40).map(lambda s: "".join(s.split()).lower()),

@@ -640,3 +640,17 @@ def test_escaped_text_is_shown_exactly_as_typed(text: str) -> None:
 )
 def test_telegram_html_is_drawn_as_telegram_draws_it(telegram: str, page: str) -> None:
     assert telegram_to_html(telegram) == page
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example"])
+async def test_a_page_on_another_name_cannot_reach_the_preview_by_dns_rebinding(
+    preview: Preview, host: str
+) -> None:
+    """A page whose domain now resolves to 127.0.0.1 sends its own name as Host: refused, 421."""
+    for method, path in (("GET", "/api/stats"), ("POST", "/api/chat"), ("GET", "/")):
+        response = await preview.client.request(method, path, headers={"Host": host}, json={})
+        assert response.status == 421, (method, path)
+        assert "127.0.0.1" in (await response.json())["error"]
+    for own in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "192.0.2.7"):
+        response = await preview.client.get("/api/status", headers={"Host": own})
+        assert response.status == 200, own

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import stat
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from bot.storage.pseudonym import Pseudonymizer, load_or_create_key
+from bot.settings import ServeSettings, describe_settings_error
+from bot.storage.pseudonym import Pseudonymizer, read_key_file
 
 
 def test_same_chat_same_key_other_key_other_pseudonym() -> None:
@@ -25,21 +26,28 @@ def test_short_keys_are_refused() -> None:
         Pseudonymizer(b"short")
 
 
-def test_generated_key_file_is_owner_only_and_reused(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    key_file = tmp_path / "data" / "pseudonym.key"
-    with caplog.at_level(logging.WARNING):
-        first = load_or_create_key(None, key_file)
-    assert "PSEUDONYM_KEY is not set" in caplog.text
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert load_or_create_key(None, key_file) == first
-    assert len(first) >= 32
+def test_the_key_file_is_read_from_outside_the_database_folder(tmp_path: Path) -> None:
+    key_file = tmp_path / "secrets" / "pseudonym.key"
+    key_file.parent.mkdir()
+    key_file.write_text("s" * 40 + "\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    assert read_key_file(key_file, tmp_path / "data" / "balansebot.db") == "s" * 40
 
 
-def test_configured_key_wins(tmp_path: Path) -> None:
-    assert load_or_create_key("s" * 40, tmp_path / "unused.key") == b"s" * 40
-    assert not (tmp_path / "unused.key").exists()
+@pytest.mark.parametrize("where", [".", "sub"])
+def test_a_key_file_beside_or_below_the_database_is_refused(tmp_path: Path, where: str) -> None:
+    key_file = tmp_path / "data" / where / "pseudonym.key"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text("s" * 40, encoding="utf-8")
+    with pytest.raises(ValueError, match="is in the database's folder"):
+        read_key_file(key_file, tmp_path / "data" / "balansebot.db")
+
+
+def test_a_missing_key_file_says_how_to_make_one_and_none_is_made(tmp_path: Path) -> None:
+    key_file = tmp_path / "pseudonym.key"
+    with pytest.raises(ValueError, match=r"does not exist.*openssl rand -hex 32"):
+        read_key_file(key_file, None)
+    assert not key_file.exists()
 
 
 def test_readable_key_file_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -47,5 +55,47 @@ def test_readable_key_file_is_warned_about(tmp_path: Path, caplog: pytest.LogCap
     key_file.write_bytes(b"z" * 64)
     key_file.chmod(0o644)
     with caplog.at_level(logging.WARNING):
-        assert load_or_create_key(None, key_file) == b"z" * 64
+        assert read_key_file(key_file, None) == "z" * 64
     assert "readable by others" in caplog.text
+
+
+def serve_settings(monkeypatch: pytest.MonkeyPatch, **environment: str) -> ServeSettings:
+    """ServeSettings from exactly this environment (and a token)."""
+    for name in ("PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BOT_TOKEN", "123456:" + "A" * 35)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return ServeSettings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_serve_without_a_key_refuses_and_points_at_an_old_generated_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'data' / 'balansebot.db'}"
+    with pytest.raises(ValidationError) as refused:
+        serve_settings(monkeypatch, DATABASE_URL=database)
+    (line,) = describe_settings_error(refused.value).splitlines()
+    assert line.startswith("PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set: the key that turns chat ids")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "pseudonym.key").write_text("k" * 64, encoding="utf-8")
+    with pytest.raises(ValidationError, match="made by an older version: move it out"):
+        serve_settings(monkeypatch, DATABASE_URL=database)
+    with pytest.raises(ValidationError, match="is in the database's folder"):
+        serve_settings(
+            monkeypatch, DATABASE_URL=database, PSEUDONYM_KEY_FILE=str(tmp_path / "data" / "pseudonym.key")
+        )
+
+
+def test_serve_takes_the_key_from_the_environment_or_a_file_apart(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text("f" * 64 + "\n", encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'data' / 'balansebot.db'}"
+    from_file = serve_settings(monkeypatch, DATABASE_URL=database, PSEUDONYM_KEY_FILE=str(key_file))
+    assert from_file.chat_key == b"f" * 64
+    assert serve_settings(monkeypatch, PSEUDONYM_KEY="e" * 40).chat_key == b"e" * 40
+    key_file.write_text("short", encoding="utf-8")
+    with pytest.raises(ValidationError, match="PSEUDONYM_KEY_FILE's key must be at least 32 characters"):
+        serve_settings(monkeypatch, DATABASE_URL=database, PSEUDONYM_KEY_FILE=str(key_file))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine import callbacks
+from bot.telegram.flood import ACUTE_BURST, ACUTE_PER_SECOND
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import UNPACED, WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 from tests.telegram.test_metrics import scrape_until, value
@@ -113,6 +114,29 @@ async def test_slett_after_a_burst_is_never_throttled_away(fake: FakeBotApi, tmp
             served, lambda s: value(s, "balansebot_flood_throttled_total", action="command_answered") == 1
         )
         assert value(samples, "balansebot_flood_throttled_total", action="command_answered") == 1
+
+
+async def test_a_flood_of_acute_words_is_answered_loosely_not_without_limit(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    """A script sending "kniv" forty times gets a handful of acute answers, not forty."""
+    bot = fake.add_user("Skript", language_code="nb")
+    settings = {"FLOOD_BURST": str(BURST), "FLOOD_PER_SECOND": str(PER_SECOND)}
+    async with serving(fake, tmp_path, webhook=True, **UNPACED, **settings) as served:
+        started = time.monotonic()
+        for index in range(40):
+            fake.send_text(bot, f"{ACUTE} {index}")
+        await fake.drain(within=30)
+        elapsed = time.monotonic() - started
+        samples = await scrape_until(
+            served, lambda s: value(s, "balansebot_flood_throttled_total", action="notified") == 1
+        )
+    answered_over_limit = value(samples, "balansebot_flood_throttled_total", action="acute_answered")
+    # The burst answered as usual; over it, ACUTE_BURST at once and one every ten seconds after.
+    assert ACUTE_BURST <= answered_over_limit <= ACUTE_BURST + ACUTE_PER_SECOND * elapsed + 1
+    answers = texts(fake, bot)
+    assert len(answers) <= BURST + PER_SECOND * elapsed + answered_over_limit + 1, len(answers)
+    assert all("112" in text for text in answers), "every answer, the notice too, names 112"
 
 
 async def test_flood_control_can_be_turned_off(fake: FakeBotApi, tmp_path: Path) -> None:

@@ -147,7 +147,10 @@ def test_zero_in_either_setting_turns_flood_control_off(
     burst: int, per_second: float, enabled: bool, catalogs: Catalogs
 ) -> None:
     settings = ServeSettings(
-        bot_token=SecretStr("123456:" + "a" * 35), flood_burst=burst, flood_per_second=per_second
+        bot_token=SecretStr("123456:" + "a" * 35),
+        pseudonym_key=SecretStr("k" * 40),
+        flood_burst=burst,
+        flood_per_second=per_second,
     )
     guard = FloodGuard.from_settings(settings, lambda: pytest.fail("not needed to decide"), catalogs)
     assert (guard is not None) is enabled

@@ -37,8 +37,9 @@ def smtp_env(port: int) -> dict[str, str]:
     }
 
 
-async def fill_in_form(fake: FakeBotApi, person: FakeUser, *, send: bool = True) -> None:
-    """Open the badge page, press the form button, answer every question, and send (or cancel)."""
+async def fill_in_form(fake: FakeBotApi, person: FakeUser, *, send: bool | None = True) -> None:
+    """Open the badge page, press the form button, answer every question, and send (or cancel; with
+    None, leave the form open at its last question)."""
     fake.send_command(person, "merket")
     await fake.wait_for_bot_messages(person, 1)
 
@@ -70,7 +71,8 @@ async def fill_in_form(fake: FakeBotApi, person: FakeUser, *, send: bool = True)
     await say("kari@kulturhuset.no")
     await press(callbacks.form("skip"))
     await press(callbacks.form("yes"))
-    await press(callbacks.form("send" if send else "cancel"))
+    if send is not None:
+        await press(callbacks.form("send" if send else "cancel"))
 
 
 async def wait_for_mail(smtp: SmtpServer, count: int, within: float = 15) -> None:

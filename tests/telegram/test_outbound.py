@@ -7,10 +7,12 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import ValidationError
 from telegram import User
 from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
+from bot.settings import ServeSettings
 from bot.telegram.metrics import BotMetrics
 from bot.telegram.outbound import BotApiConfig, PacedRetries, Pacing, TokenBucket, bot_api
 from tests.support.fake_bot_api import FakeBotApi, FakeUser, FloodLimits
@@ -147,6 +149,21 @@ async def test_a_429_longer_than_the_cap_is_raised_at_once(fake: FakeBotApi, kar
         assert time.monotonic() - started < 1, "no wait that would outlast the webhook request"
     assert retries(metrics, "flood") == 1
     assert fake.bot_messages(kari) == []
+
+
+@pytest.mark.parametrize(("seconds", "accepted"), [(20, True), (21, False)])
+def test_the_flood_wait_cap_stays_under_telegrams_webhook_timeout(seconds: float, accepted: bool) -> None:
+    """Telegram gives a webhook about a minute: a cap longer than 20 s is refused at start."""
+    values = {
+        "bot_token": "123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh",
+        "pseudonym_key": "k" * 40,
+        "bot_api_longest_flood_wait_seconds": seconds,
+    }
+    if accepted:
+        assert ServeSettings.model_validate(values).bot_api_longest_flood_wait_seconds == seconds
+    else:
+        with pytest.raises(ValidationError, match="bot_api_longest_flood_wait_seconds"):
+            ServeSettings.model_validate(values)
 
 
 async def test_network_failures_and_timeouts_are_retried_with_backoff(

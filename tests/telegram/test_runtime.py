@@ -24,6 +24,7 @@ def settings_for(fake: FakeBotApi, tmp_path: Path, token: str) -> ServeSettings:
         bot_token=SecretStr(token),
         bot_api_url=fake.base_url,
         database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        pseudonym_key=SecretStr("k" * 40),  # serve requires a key apart from the data
         watch_dialogues=False,
     )
 

@@ -15,11 +15,12 @@ import psycopg
 import pytest
 
 from bot.engine import callbacks
+from bot.engine.form import InterestForm
 from bot.storage import migrate
 from tests.conftest import ROOT, run_balansebot
 from tests.databases import as_json, database_bytes, fresh_postgres, insert_rows, query, serve_database_url
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
-from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
+from tests.telegram.serving import PSEUDONYM_KEY, WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 
 pytestmark = pytest.mark.slow
 TYPED = "når er telefonen åpen egentlig, lurer jeg på"
@@ -216,13 +217,27 @@ def test_a_webhook_telegram_cannot_deliver_to_is_one_clear_line(tmp_path: Path, 
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
         "BOT_TOKEN": "123456789:" + "a" * 35,
         "WEBHOOK_URL": url,
-        "WEBHOOK_SECRET": "s3cret",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PSEUDONYM_KEY": PSEUDONYM_KEY,
     }
     result = run_balansebot("serve", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "balansebot: WEBHOOK_URL must be https:// on port 443, 80, 88 or 8443: Telegram delivers nowhere else"
     ]
+
+
+def test_without_a_key_apart_from_the_data_serve_refuses_in_one_line(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "BOT_TOKEN": "123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/data/x.db",
+    }
+    result = run_balansebot("serve", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("balansebot: PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set: the key"), line
+    assert list(tmp_path.rglob("*key*")) == [], "no key is made up beside the data"
 
 
 def test_broken_scripts_refuse_to_start(tmp_path: Path) -> None:
@@ -236,6 +251,7 @@ def test_broken_scripts_refuse_to_start(tmp_path: Path) -> None:
         "BOT_TOKEN": "123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh",
         "DIALOGUES_DIR": str(dialogues),
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "PSEUDONYM_KEY": PSEUDONYM_KEY,
     }
     result = run_balansebot("serve", cwd=ROOT, env=env)
     assert result.returncode == 1
@@ -321,7 +337,12 @@ async def test_serve_on_postgresql(fake: FakeBotApi, tmp_path: Path) -> None:
     assert str(kari.id) not in rows[0][0]
 
 
+FORM = InterestForm(answers=(("organisation", "Glemt Teater"),)).to_json()
+
+
 async def test_expiry_runs_by_itself(fake: FakeBotApi, tmp_path: Path) -> None:
+    from tests.telegram.test_metrics import scrape_until, value  # here: test_metrics imports this module
+
     database_url = serve_database_url(tmp_path)
     migrate.upgrade(database_url)
     now = dt.datetime.now(dt.UTC)
@@ -329,6 +350,7 @@ async def test_expiry_runs_by_itself(fake: FakeBotApi, tmp_path: Path) -> None:
         "a": dt.timedelta(days=31),  # unused for 30 days: deleted
         "b": dt.timedelta(hours=50),  # message ids too old to delete
         "c": dt.timedelta(0),  # fresh: kept as it is
+        "d": dt.timedelta(hours=7),  # a form left unfinished for longer than 6 hours: emptied
     }
     insert_rows(
         database_url,
@@ -342,16 +364,51 @@ async def test_expiry_runs_by_itself(fake: FakeBotApi, tmp_path: Path) -> None:
                 "last_bot_message_id": 7,
                 "newest_message_at": now - age,
                 "updated_at": now - age,
+                "form": FORM if letter in "cd" else None,
             }
             for letter, age in ages.items()
         ],
     )
+    # Leads, with no lead channel configured at all: a delivered one past its record's time, one
+    # for a channel since removed (two days waiting: an alarm), one a week and a day old: deleted.
+    lead_ages = {
+        "delivered": dt.timedelta(days=31),
+        "waiting": dt.timedelta(days=2),
+        "lost": dt.timedelta(days=8),
+    }
+    insert_rows(
+        database_url,
+        "lead_outbox",
+        [
+            {
+                "id": f"{name:0<36}",
+                "channel": "email",
+                "organisation": f"Teater {name}",
+                "actor_kind": "organising",
+                "size": "10",
+                "contact_person": "Ola",
+                "contact": "ola@example.org",
+                "lang": "nb",
+                "created_at": now - age,
+                "next_attempt_at": now - age,
+                "delivered_at": now - age if name == "delivered" else None,
+            }
+            for name, age in lead_ages.items()
+        ],
+    )
     async with serving(fake, tmp_path, webhook=False, EXPIRY_INTERVAL_SECONDS="0.2") as served:
         for _ in range(100):
-            left = query(database_url, "SELECT key, messages FROM chat ORDER BY key")
-            if [key for key, _ in left] == ["b" * 64, "c" * 64] and as_json(left[0][1]) == []:
+            left = query(database_url, "SELECT key, messages, form FROM chat ORDER BY key")
+            if [key for key, *_ in left] == ["b" * 64, "c" * 64, "d" * 64] and as_json(left[0][1]) == []:
                 break
             await asyncio.sleep(0.1)
-    assert [key[0] for key, _ in left] == ["b", "c"]
+        samples = await scrape_until(
+            served, lambda s: value(s, "balansebot_leads_overdue", channel="email") == 1
+        )
+    assert [key[0] for key, *_ in left] == ["b", "c", "d"]
     assert as_json(left[0][1]) == [] and as_json(left[1][1]) != []
-    assert "expired 1 chats and 1 message lists" in served.log_text()
+    assert [as_json(form) for *_, form in left[1:]] == [FORM, None]
+    assert "expired 1 chats, 1 message lists and 1 unfinished forms" in served.log_text()
+    assert query(database_url, "SELECT organisation FROM lead_outbox") == [("Teater waiting",)]
+    assert value(samples, "balansebot_leads_deleted_undelivered_total") == 1
+    assert "1 lead(s) for email not delivered after 24 hours" in served.log_text()

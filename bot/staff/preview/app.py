@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from bot.live_scripts import LiveScripts
 from bot.staff.flow_graph import GraphvizError
@@ -58,7 +60,9 @@ def create_app(
     clock: Clock = lambda: dt.datetime.now(dt.UTC),
 ) -> web.Application:
     """The application; with settings.watch_dialogues it reloads the scripts whenever a file is saved."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_security_headers])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[_known_host(settings.host), _security_headers]
+    )
     app[SETTINGS] = settings
     app[LIVE] = live
     app[SESSIONS] = Sessions()
@@ -96,6 +100,37 @@ async def _watch_scripts(app: web.Application) -> AsyncIterator[None]:
 async def _end_streams(app: web.Application) -> None:
     """Open event streams end first, so stopping does not wait for the browser tabs."""
     app[STATUS].close()
+
+
+def _known_host(own_host: str) -> Middleware:
+    """Answer only requests addressed to this machine by an IP address, `localhost` or `own_host`.
+
+    DNS rebinding points a web page's own domain name at 127.0.0.1, so that a visitor's browser
+    reads /api/stats or drives /api/chat as if the page had the same origin; such requests name
+    that domain in their Host header and get 421 here.
+    """
+
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        host = (request.url.host or "").strip("[]").lower()
+        if host in ("localhost", own_host.lower()) or _is_ip_address(host):
+            return await handler(request)
+        return web.json_response(
+            {"error": "open the preview by this machine's address (127.0.0.1), not another name"},
+            status=421,
+        )
+
+    return middleware
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @web.middleware
