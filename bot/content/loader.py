@@ -41,6 +41,7 @@ NUMERIC_FACTS = (
     "privacy.leads_undelivered_days",
     "privacy.form_abandoned_hours",
     "privacy.stats_retention_days",
+    "privacy.forms_per_day",
     "hotline.callback_working_days",
 )
 ACUTE_FILE = "acute.yaml"

@@ -8,6 +8,7 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from bot.content.facts import HOTLINE_STATUS
 from bot.content.opening_hours import hotline_status
@@ -33,11 +34,13 @@ from bot.engine.model import (
     Command,
     Event,
     ForgetChat,
+    FormsSent,
     FreeText,
     NonText,
     Outcome,
     Reply,
     RouteKind,
+    SubmitLead,
 )
 from bot.i18n import Catalogs, language_name
 from bot.understanding.acute import AcuteDetector, Alert
@@ -52,6 +55,7 @@ LANGUAGE_ORDER = ("nb", "nn", "en")
 EDITED = "edited_message"
 MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routing
 MAX_COMMAND_CHARS = 32  # Telegram's limit for a command's name
+FORMS_DAY_ZONE = ZoneInfo("Europe/Oslo")  # the day a form count belongs to, as staff count days
 
 
 class Engine:
@@ -71,7 +75,8 @@ class Engine:
 
     def handle(self, state: ChatState, event: Event, now: dt.datetime | None = None) -> Outcome:
         """Answer one event; `now` (the adapter's clock) fills in what depends on the time of day."""
-        outcome = self._answer(state, event)
+        day = now.astimezone(FORMS_DAY_ZONE).date().isoformat() if now is not None else ""
+        outcome = _count_sent_forms(self._answer(_forms_of_today(state, day), event), day)
         if not any(HOTLINE_STATUS_SLOT in r.text for r in outcome.replies):
             return outcome
         status = self._hotline_status(outcome.state.lang, now)
@@ -162,7 +167,7 @@ class Engine:
         if isinstance(press, callbacks.GotoNode) and press.node_id == LANGUAGE_NODE:
             return self._language_choice(state)
         if isinstance(press, callbacks.GotoNode) and press.node_id == FORM_NODE and self.lead_form:
-            return self._form.start(state)
+            return self._form.start(state) if self._may_send_form(state) else self._forms_used_up(state)
         if isinstance(press, callbacks.GotoNode) and self.scripts.node(state.lang, press.node_id):
             return self._show(state, press.node_id)
         if isinstance(press, callbacks.ChooseLanguage) and press.lang in self.scripts.languages:
@@ -170,6 +175,31 @@ class Engine:
         # A button from an old message or an older version of the scripts: never an error.
         _ = self._t(state).gettext
         return self._dead_end(state, _("That button is no longer in use. Here is the menu:"))
+
+    def _may_send_form(self, state: ChatState) -> bool:
+        """Whether the chat has sent fewer forms today than privacy.forms_per_day allows."""
+        limit = self.scripts.facts.values["privacy.forms_per_day"]
+        assert isinstance(limit, int)  # noqa: S101 - the loader requires a whole number
+        return state.forms_sent is None or state.forms_sent.count < limit
+
+    def _forms_used_up(self, state: ChatState) -> Outcome:
+        """Today's forms are used up: say so kindly, and how to reach staff instead."""
+        limit = self.scripts.facts.values["privacy.forms_per_day"]
+        assert isinstance(limit, int)  # noqa: S101 - the loader requires a whole number
+        email = self.scripts.facts.display("contact.email", state.lang, self.catalogs)
+        ngettext = self._t(state).ngettext
+        note = ngettext(
+            "This chat has already sent {count} interest form today, the most one chat can send "
+            "in a day. Balansekunst's staff will contact you about it. Anything more you can "
+            "write to {email}.",
+            "This chat has already sent {count} interest forms today, the most one chat can send "
+            "in a day. Balansekunst's staff will contact you about them. Anything more you can "
+            "write to {email}.",
+            limit,
+        )
+        note = note.format(count=limit, email=html.escape(email, quote=False))
+        outcome = self._dead_end(state, note)
+        return replace(outcome, nodes=("skjema_grense",))
 
     def alert(self, text: str) -> Alert | None:
         """The acute alarm a message raises, by every language's rules at once.
@@ -314,6 +344,22 @@ HOTLINE_STATUS_SLOT = "{" + HOTLINE_STATUS + "}"
 _STATUS_LINE = re.compile(
     r"^[ \t]*(?:<[a-z]+>)*" + re.escape(HOTLINE_STATUS_SLOT) + r"(?:</[a-z]+>)*[ \t]*\n?", re.M
 )
+
+
+def _forms_of_today(state: ChatState, day: str) -> ChatState:
+    """The state with yesterday's form count dropped: the limit is per day."""
+    if state.forms_sent is not None and day and state.forms_sent.day != day:
+        return replace(state, forms_sent=None)
+    return state
+
+
+def _count_sent_forms(outcome: Outcome, day: str) -> Outcome:
+    """Count a form sent in this turn against today's limit."""
+    sent = sum(isinstance(effect, SubmitLead) for effect in outcome.effects)
+    if not sent:
+        return outcome
+    before = outcome.state.forms_sent.count if outcome.state.forms_sent is not None else 0
+    return replace(outcome, state=replace(outcome.state, forms_sent=FormsSent(day, before + sent)))
 
 
 def _fill_status(text: str, status: str | None) -> str:

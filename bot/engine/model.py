@@ -10,6 +10,29 @@ from bot.engine.form import InterestForm
 
 
 @dataclass(frozen=True)
+class FormsSent:
+    """The interest forms one chat sent on one day: a count, nothing about what they said."""
+
+    day: str
+    """The day in the adapter's clock (ISO date); empty when the adapter gave no clock."""
+    count: int
+
+    def to_json(self) -> dict[str, str | int]:
+        """As stored in the chat's row."""
+        return {"day": self.day, "count": self.count}
+
+    @classmethod
+    def from_json(cls, data: object) -> FormsSent | None:
+        """From the chat's row; None for anything that is not a stored count."""
+        if not isinstance(data, dict):
+            return None
+        day, count = data.get("day"), data.get("count")
+        if not isinstance(day, str) or not isinstance(count, int) or isinstance(count, bool):
+            return None
+        return cls(day, count)
+
+
+@dataclass(frozen=True)
 class ChatState:
     """Everything the bot remembers about a chat between messages (nothing that identifies it)."""
 
@@ -17,6 +40,8 @@ class ChatState:
     lang: str = SOURCE_LANGUAGE
     form: InterestForm | None = None
     """An organisation's interest form being filled in, if any."""
+    forms_sent: FormsSent | None = None
+    """How many forms this chat sent today, so one chat cannot flood staff with forms."""
 
     def at(self, node: str | None) -> ChatState:
         """The same chat, now at `node`."""

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from bot.engine.form import InterestForm
-from bot.engine.model import ChatState
+from bot.engine.model import ChatState, FormsSent
 from bot.storage.database import SQLITE_BUSY_TIMEOUT_MS, erase_deleted
 from bot.storage.tables import CHAT_TABLE
 
@@ -198,6 +198,7 @@ def chat_row(key: str, chat: StoredChat, now: dt.datetime) -> dict[str, Any]:
         else None,
         "updated_at": now,
         "form": chat.state.form.to_json() if chat.state.form is not None else None,
+        "forms_sent": chat.state.forms_sent.to_json() if chat.state.forms_sent is not None else None,
     }
 
 
@@ -208,6 +209,7 @@ def stored_chat(row: Any) -> StoredChat:
             node=row["node"],
             lang=row["lang"],
             form=InterestForm.from_json(row["form"]) if isinstance(row["form"], dict) else None,
+            forms_sent=FormsSent.from_json(row["forms_sent"]),
         ),
         messages=tuple((int(m[0]), int(m[1])) for m in row["messages"]),
         last_bot_message_id=row["last_bot_message_id"],

@@ -31,6 +31,10 @@ class ChatRow(SQLModel, table=True):
     form: dict[str, str | bool] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
+    # {"day": "2026-12-03", "count": 2}: the interest forms sent today, for privacy.forms_per_day.
+    forms_sent: dict[str, str | int] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
 
 
 class LeadOutboxRow(SQLModel, table=True):

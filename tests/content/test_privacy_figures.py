@@ -13,6 +13,9 @@ from pydantic import ValidationError
 from bot.content import telegram_html
 from bot.content.facts import counted
 from bot.content.scripts import Scripts
+from bot.engine import callbacks
+from bot.engine.engine import Engine
+from bot.engine.model import ButtonPress, ChatState, FormsSent
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
 from bot.stats.recorder import StatsRecorder
@@ -108,6 +111,25 @@ def test_the_privacy_text_names_who_is_responsible_and_where_to_complain(scripts
         assert str(facts["contact.email"]) in text
         assert str(facts["privacy.authority"]) in text and str(facts["privacy.authority_web"]) in text
         assert "Telegram" in text
+
+
+FORMS_PER_DAY_IN_TEXT = {"nb": "(høyst {limit})", "nn": "(høgst {limit})", "en": "(at most {limit})"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_privacy_text_states_the_forms_a_chat_may_send_as_the_engine_counts_them(
+    dialogues_copy: Path, reload: Reload, catalogs: Catalogs, lang: str
+) -> None:
+    edit(dialogues_copy / "facts.yaml", "  forms_per_day: 3 ", "  forms_per_day: 2 ")
+    result = reload(dialogues_copy)
+    assert result.scripts is not None, result.errors
+    text = telegram_html.visible_text(result.scripts.language(lang).nodes["personvern"].text)
+    assert FORMS_PER_DAY_IN_TEXT[lang].format(limit=2) in text
+    engine = Engine(result.scripts, catalogs, lead_form=True)
+    full = ChatState(node="merket_soke", lang=lang, forms_sent=FormsSent("", 2))
+    assert engine.handle(full, ButtonPress(callbacks.goto("skjema"))).state.form is None
+    one_left = ChatState(node="merket_soke", lang=lang, forms_sent=FormsSent("", 1))
+    assert engine.handle(one_left, ButtonPress(callbacks.goto("skjema"))).state.form is not None
 
 
 @pytest.mark.parametrize("variable", ["LEADS_RETENTION_DAYS", "STATS_RETENTION_DAYS"])

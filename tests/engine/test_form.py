@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 import pytest
@@ -12,7 +13,17 @@ from bot.engine.engine import Engine
 from bot.engine.form import InterestForm
 from bot.engine.form_dialogue import LeadChannels
 from bot.engine.lead_form import LeadFormEngine, engine_for
-from bot.engine.model import ButtonPress, ChatState, Command, Event, FreeText, NonText, Outcome, SubmitLead
+from bot.engine.model import (
+    ButtonPress,
+    ChatState,
+    Command,
+    Event,
+    FormsSent,
+    FreeText,
+    NonText,
+    Outcome,
+    SubmitLead,
+)
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
 
@@ -260,3 +271,72 @@ def test_the_settings_say_which_channels(
     settings = ServeSettings(_env_file=None)  # type: ignore[call-arg]
     assert settings.lead_channels == channels
     assert settings.delivers_leads is bool(channels)
+
+
+def send_form(chat: Chat, when: dt.datetime) -> Outcome:
+    """Fill in the whole form at `when`, send it, and return the thank-you's outcome."""
+    chat.engine.handle(chat.state, ButtonPress(callbacks.goto("merket_soke")), when)
+    answers: list[Event] = [
+        ButtonPress(callbacks.goto("skjema")),
+        FreeText("Testkoret"),
+        ButtonPress(callbacks.form("performing")),
+        FreeText("25"),
+        FreeText("Kari Nordmann"),
+        FreeText("kari@example.no"),
+        ButtonPress(callbacks.form("skip")),
+        ButtonPress(callbacks.form("yes")),
+        ButtonPress(callbacks.form("send")),
+    ]
+    for event in answers:
+        chat.last = chat.engine.handle(chat.state, event, when)
+        chat.state = chat.last.state
+    assert chat.last is not None
+    return chat.last
+
+
+MORNING = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
+
+
+def test_one_chat_sends_at_most_the_days_forms_and_is_told_how_to_reach_staff(engine: Engine) -> None:
+    limit = engine.scripts.facts.values["privacy.forms_per_day"]
+    assert limit == 3
+    chat = Chat(engine)
+    for number in range(1, 4):
+        outcome = send_form(chat, MORNING + dt.timedelta(hours=number))
+        assert isinstance(outcome.effects[0], SubmitLead)
+        assert chat.state.forms_sent == FormsSent("2026-12-03", number)
+    again = ButtonPress(callbacks.goto("skjema"))
+    for event in (again, Command("start"), again):
+        refused = engine.handle(chat.state, event, MORNING + dt.timedelta(hours=5))
+        chat.state = refused.state
+    assert refused.state.form is None and not refused.effects
+    assert refused.nodes == ("skjema_grense",)
+    text = refused.replies[0].text
+    assert "allerede sendt 3 interesseskjemaer i dag" in text
+    assert "hei@balansekunstprosjektet.no" in text, "the way to staff instead"
+    assert "113" in text or "112" in text, "a dead end still shows the way to help"
+
+
+def test_the_days_forms_begin_again_on_the_next_oslo_day(engine: Engine) -> None:
+    full = ChatState(node="merket_soke", forms_sent=FormsSent("2026-12-03", 3))
+    late_evening = dt.datetime(2026, 12, 3, 22, 59, tzinfo=dt.UTC)  # 23:59 in Oslo
+    assert engine.handle(full, ButtonPress(callbacks.goto("skjema")), late_evening).state.form is None
+    after_midnight = dt.datetime(2026, 12, 3, 23, 1, tzinfo=dt.UTC)  # 00:01 in Oslo
+    opened = engine.handle(full, ButtonPress(callbacks.goto("skjema")), after_midnight)
+    assert opened.state.form is not None and opened.state.forms_sent is None
+    chat = Chat(engine, full)
+    send_form(chat, after_midnight)
+    assert chat.state.forms_sent == FormsSent("2026-12-04", 1)
+
+
+def test_slett_forgets_the_count_with_everything_else(engine: Engine) -> None:
+    full = ChatState(node="merket_soke", forms_sent=FormsSent("2026-12-03", 3))
+    deleted = engine.handle(full, Command("slett"), MORNING)
+    assert deleted.state.forms_sent is None
+
+
+def test_the_count_survives_storage_and_odd_rows_read_as_none() -> None:
+    sent = FormsSent("2026-12-03", 2)
+    assert FormsSent.from_json(sent.to_json()) == sent
+    for odd in (None, [], {"day": 3, "count": 1}, {"day": "2026-12-03", "count": True}, {"day": "x"}):
+        assert FormsSent.from_json(odd) is None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.engine import callbacks
+from tests.conftest import DIALOGUES
 from tests.databases import database_bytes, query
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.support.smtp import SmtpServer
@@ -137,6 +139,42 @@ async def test_a_cancelled_form_leaves_nothing_in_the_database(fake: FakeBotApi,
     content = database_bytes(served.database_url)
     for answer in ("Kulturhuset Ålesund", "Kari Ærlig", "kari@kulturhuset.no", "rundt 25"):
         assert answer.encode() not in content, answer
+
+
+async def test_one_chat_sends_at_most_the_days_forms_even_after_a_restart(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    dialogues = tmp_path / "dialogues"
+    shutil.copytree(DIALOGUES, dialogues)
+    facts = dialogues / "facts.yaml"
+    facts.write_text(facts.read_text().replace("  forms_per_day: 3 ", "  forms_per_day: 1 "))
+    smtp = SmtpServer(free_port())
+    smtp.start()
+    kari = fake.add_user("Kari")
+    env = {**smtp_env(smtp.port), "DIALOGUES_DIR": str(dialogues)}
+    try:
+        async with serving(fake, tmp_path / "run", webhook=False, **env) as served:
+            await fill_in_form(fake, kari)
+            await wait_for_mail(smtp, 1)
+        (stored,) = query(served.database_url, "SELECT forms_sent FROM chat")
+        assert stored[0] is not None and "count" in str(stored[0]), "a day and a count, nothing more"
+        async with serving(fake, tmp_path / "run", webhook=False, **env):
+            shown = len(fake.bot_messages(kari))
+            fake.send_command(kari, "merket")
+            await fake.wait_until(lambda: len(fake.bot_messages(kari)) > shown, what="the badge page")
+            for data in (callbacks.goto("merket_soke"), callbacks.goto("skjema")):
+                answered = len(fake.ops)
+                fake.press_button(kari, fake.bot_messages(kari)[-1], data)
+                await fake.wait_until(
+                    lambda since=answered: any(op.method == "editMessageText" for op in fake.ops[since:]),
+                    what="the answer to a button",
+                )
+            refused = fake.bot_messages(kari)[-1].text or ""
+    finally:
+        smtp.stop()
+    assert "allerede sendt 1 interesseskjema i dag" in refused
+    assert "1/6" not in refused, "no new form"
+    assert len(smtp.recorder.parsed()) == 1
 
 
 async def test_without_smtp_the_form_is_not_offered(fake: FakeBotApi, tmp_path: Path) -> None:
