@@ -91,6 +91,9 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     # before it gives up on the client: slow clients are not held for good.
     http_read_timeout_seconds: float = Field(default=10, gt=0, le=300)
     expiry_interval_seconds: float = Field(default=600, gt=0)
+    # How often conversations whose reader chose auto-delete are looked for (a late deletion is
+    # at most this late).
+    auto_delete_interval_seconds: float = Field(default=30, gt=0)
     # Reload dialogues/ when a file changes (SIGHUP reloads too). Set WATCHFILES_FORCE_POLLING=true
     # where file events do not arrive, as with some mounted volumes.
     watch_dialogues: bool = True

@@ -482,6 +482,24 @@ async def test_delete_messages_skips_missing_and_fails_whole_on_old(
     assert [m.text for m in server.bot_messages(kari)] == ["m1", "m2", "fersk"]
 
 
+async def test_delete_messages_takes_one_to_a_hundred_ids_of_its_own_chat(
+    server: FakeBotApi, bot: Bot, kari: FakeUser
+) -> None:
+    for ids, error in (
+        ([], "Bad Request: message identifiers are not specified"),
+        (list(range(1, 102)), "Bad Request: too many message identifiers specified"),
+    ):
+        await expect_bad_request(server, bot.delete_messages(kari.id, ids), error)
+    ola = server.add_user("Ola")
+    server.send_command(ola, "start")
+    theirs = await bot.send_message(ola.id, "Olas")
+    mine = [await bot.send_message(kari.id, f"k{i}") for i in range(theirs.message_id + 1)]
+    # Message ids count per chat: the same number in another chat is another message, left alone.
+    assert await bot.delete_messages(kari.id, [m.message_id for m in mine][:100])
+    assert [m.text for m in server.bot_messages(kari)] == []
+    assert [m.text for m in server.bot_messages(ola)] == ["Olas"]
+
+
 # ------------------------------------------------------------------------ callback queries
 
 

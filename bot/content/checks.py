@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.content import telegram_html
 from bot.content.facts import DYNAMIC_FACTS, Facts, placeholders, repeated_units
-from bot.content.models import AcuteFile, Node
+from bot.content.models import AcuteFile, Button, Node
 from bot.content.problems import Problem
 from bot.content.scripts import BUILT_IN_COMMANDS, BUILT_IN_NODES, REQUIRED_NODES, SOURCE_LANGUAGE
 from bot.content.yaml_source import YamlDocument
@@ -276,6 +276,7 @@ def _check_node(
                     "use a shorter node id (at most 60 letters).",
                 )
             )
+        problems += _check_auto_delete(button, doc, b_loc, facts)
     if not node.buttons and not node.end:
         problems.append(
             Problem(
@@ -326,6 +327,25 @@ def _check_placeholders(
                 )
             )
     return problems
+
+
+def _check_auto_delete(
+    button: Button, doc: YamlDocument, loc: tuple[str | int, ...], facts: Facts
+) -> list[Problem]:
+    """An auto-delete choice must come while Telegram still lets the bot delete what was written."""
+    seconds = button.auto_delete_seconds()
+    window = facts.values.get("privacy.message_delete_hours")
+    if not seconds or not isinstance(window, int) or seconds <= window * 3600:
+        return []
+    return [
+        Problem(
+            doc.path,
+            doc.line_of((*loc, "auto_delete")),
+            f"`auto_delete: {button.auto_delete}` is later than Telegram lets the bot delete messages "
+            f"({window} hours after they were sent)",
+            f"choose at most {window}h, e.g. `auto_delete: 24h`.",
+        )
+    ]
 
 
 def _check_url(

@@ -264,6 +264,8 @@ def _render_language(
                     facts.render(b.text, lang, catalogs, escape=False),
                     b.goto,
                     facts.render(b.url, lang, catalogs, escape=False) if b.url else None,
+                    b.quick_exit is True,
+                    b.auto_delete_seconds(),
                 )
                 for b in node.buttons
             )

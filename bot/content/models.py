@@ -20,18 +20,39 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 
 
+# How long until the chat is deleted by itself: a whole number and a unit (`1h`, `30m`), or `off`.
+AutoDelete = Annotated[str, StringConstraints(pattern=r"^(off|[1-9][0-9]{0,5}[smh])$")]
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
 class Button(_Strict):
-    """One inline button: either to another node (`goto`) or to a web page (`url`)."""
+    """One inline button: to another node (`goto`), to a web page (`url`), or an action of the bot:
+    `quick_exit: true` deletes the conversation at once, `auto_delete: 8h` (or `off`) sets when it
+    is deleted by itself."""
 
     text: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     goto: NodeId | None = None
     url: str | None = None
+    quick_exit: Literal[True] | None = None
+    auto_delete: AutoDelete | None = None
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> Button:
-        if (self.goto is None) == (self.url is None):
-            raise ValueError("a button needs exactly one of `goto:` (a node id) or `url:` (a web address)")
+        targets = [self.goto, self.url, self.quick_exit, self.auto_delete]
+        if sum(target is not None for target in targets) != 1:
+            raise ValueError(
+                "a button needs exactly one of `goto:` (a node id), `url:` (a web address), "
+                "`quick_exit: true` (hide the chat at once) or `auto_delete:` (1h, 8h, 24h or off)"
+            )
         return self
+
+    def auto_delete_seconds(self) -> int | None:
+        """The `auto_delete:` choice in seconds (0: off); None for any other kind of button."""
+        if self.auto_delete is None:
+            return None
+        if self.auto_delete == "off":
+            return 0
+        return int(self.auto_delete[:-1]) * UNIT_SECONDS[self.auto_delete[-1]]
 
 
 class Node(_Strict):

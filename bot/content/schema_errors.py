@@ -33,6 +33,13 @@ def _one(
         close = difflib.get_close_matches(key, known, n=1)
         hint = f"did you mean `{close[0]}`?" if close else f"known keys here: {', '.join(known)}."
         return Problem(doc.path, line, f"unknown key `{key}`", hint)
+    if kind == "string_pattern_mismatch" and loc[-1] == "auto_delete":
+        return Problem(
+            doc.path,
+            line,
+            f"`auto_delete: {detail['input']}` is not a time the bot understands",
+            "write a whole number and h, m or s (`24h`, `30m`), or `off` to turn automatic deletion off.",
+        )
     if kind == "string_pattern_mismatch":
         return Problem(
             doc.path,

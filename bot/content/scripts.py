@@ -42,11 +42,15 @@ class Source:
 
 @dataclass(frozen=True)
 class ScriptButton:
-    """A rendered button: to a node, or to a web address."""
+    """A rendered button: to a node, to a web address, the quick exit, or an auto-delete choice."""
 
     text: str
     goto: str | None = None
     url: str | None = None
+    quick_exit: bool = False
+    """Deletes the conversation at once and leaves one neutral message."""
+    auto_delete_seconds: int | None = None
+    """Deletes the conversation this long after the press (0: turns automatic deletion off)."""
 
 
 @dataclass(frozen=True)

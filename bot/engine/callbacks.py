@@ -13,6 +13,8 @@ MAX_CALLBACK_BYTES = 64
 _GOTO = "n:"
 _LANGUAGE = "l:"
 _FORM = "f:"
+_QUICK_EXIT = "x"
+_AUTO_DELETE = "a:"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,19 @@ class FormChoice:
     value: str
 
 
-Press = GotoNode | ChooseLanguage | FormChoice | UnknownButton
+@dataclass(frozen=True)
+class QuickExit:
+    """Hide the conversation at once: delete it, and leave one neutral message."""
+
+
+@dataclass(frozen=True)
+class AutoDelete:
+    """Delete the conversation by itself this many seconds from now (0: not by itself any more)."""
+
+    seconds: int
+
+
+Press = GotoNode | ChooseLanguage | FormChoice | QuickExit | AutoDelete | UnknownButton
 
 
 def goto(node_id: str) -> str:
@@ -59,8 +73,26 @@ def form(value: str) -> str:
     return f"{_FORM}{value}"
 
 
+def quick_exit() -> str:
+    """Callback data for the quick exit."""
+    return _QUICK_EXIT
+
+
+def auto_delete(seconds: int) -> str:
+    """Callback data for an auto-delete choice (0: off)."""
+    return f"{_AUTO_DELETE}{seconds}"
+
+
 def parse(data: str | None) -> Press:
     """Read callback data from Telegram; anything odd becomes UnknownButton."""
+    if data == _QUICK_EXIT:
+        return QuickExit()
+    if (
+        data
+        and data.startswith(_AUTO_DELETE)
+        and re.fullmatch(r"0|[1-9][0-9]{0,8}", data[len(_AUTO_DELETE) :])
+    ):
+        return AutoDelete(int(data[len(_AUTO_DELETE) :]))
     if data and data.startswith(_FORM) and re.fullmatch(r"[a-z_:]{1,40}", data[len(_FORM) :]):
         return FormChoice(data[len(_FORM) :])
     if data and data.startswith(_LANGUAGE) and data[len(_LANGUAGE) :] in ("nb", "nn", "en"):

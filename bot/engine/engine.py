@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from bot.content.facts import HOTLINE_STATUS
+from babel.dates import format_timedelta
+
+from bot.content.facts import HOTLINE_STATUS, counted
 from bot.content.opening_hours import hotline_status
 from bot.content.scripts import (
     DELETED,
@@ -40,6 +42,7 @@ from bot.engine.model import (
     Outcome,
     Reply,
     RouteKind,
+    SetAutoDelete,
     SubmitLead,
 )
 from bot.i18n import Catalogs, language_name
@@ -164,6 +167,10 @@ class Engine:
 
     def _press(self, state: ChatState, data: str | None) -> Outcome:
         press = callbacks.parse(data)
+        if isinstance(press, callbacks.QuickExit):
+            return self._quick_exit(state)
+        if isinstance(press, callbacks.AutoDelete):
+            return self._auto_delete(state, press.seconds)
         if isinstance(press, callbacks.GotoNode) and press.node_id == LANGUAGE_NODE:
             return self._language_choice(state)
         if isinstance(press, callbacks.GotoNode) and press.node_id == FORM_NODE and self.lead_form:
@@ -200,6 +207,30 @@ class Engine:
         note = note.format(count=limit, email=html.escape(email, quote=False))
         outcome = self._dead_end(state, note)
         return replace(outcome, nodes=("skjema_grense",))
+    def _quick_exit(self, state: ChatState) -> Outcome:
+        """Forgotten as by /slett, without asking; the one message left says nothing of the topic."""
+        _ = self._t(state).gettext
+        fresh = ChatState(lang=state.lang)
+        return Outcome((Reply(_("Write /start to begin.")),), fresh, (ForgetChat(),), "node")
+
+    def _auto_delete(self, state: ChatState, seconds: int) -> Outcome:
+        """The conversation is deleted by itself after the chosen time, or no longer (0)."""
+        _ = self._t(state).gettext
+        if seconds == 0:
+            note = _(
+                "Automatic deletion is off. The conversation stays until you delete it, "
+                "or write /slett to delete it now."
+            )
+            after = None
+        else:
+            shown = duration(seconds, state.lang, self.catalogs)
+            note = _(
+                "Done. In {duration} I will delete this conversation, including what you write until "
+                "then, and forget this chat. You can change it here at any time."
+            ).format(duration=f"<b>{shown}</b>")
+            after = dt.timedelta(seconds=seconds)
+        menu = self._menu_with_note(state, note)
+        return replace(menu, effects=(SetAutoDelete(after),))
 
     def alert(self, text: str) -> Alert | None:
         """The acute alarm a message raises, by every language's rules at once.
@@ -301,6 +332,11 @@ class Engine:
                 rows.append((Button(button.text, url=button.url),))
             elif button.goto == FORM_NODE and not self.lead_form:
                 continue  # no delivery to staff configured: the text's e-mail address is the way
+            elif button.quick_exit:
+                rows.append((Button(button.text, callback_data=callbacks.quick_exit()),))
+            elif button.auto_delete_seconds is not None:
+                data = callbacks.auto_delete(button.auto_delete_seconds)
+                rows.append((Button(button.text, callback_data=data),))
             elif button.goto is not None:
                 rows.append((Button(button.text, callback_data=callbacks.goto(button.goto)),))
         leads_to_menu = any(b.goto in MENU_NODES for b in node.buttons)
@@ -331,6 +367,13 @@ def _one_detector(scripts: Scripts) -> AcuteDetector | None:
         for node in script.nodes.values():
             known.update(fold_words(" ".join([node.title, node.text, *node.phrases, *node.keywords])))
     return AcuteDetector(merged, known)
+
+
+def duration(seconds: int, lang: str, catalogs: Catalogs) -> str:
+    """A delay as running text: whole hours as the privacy text counts them ("én time"), else babel's."""
+    if seconds % 3600 == 0:
+        return counted(seconds // 3600, "hour", lang, catalogs)
+    return format_timedelta(dt.timedelta(seconds=seconds), threshold=100, locale=lang)
 
 
 def choose_language(language_code: str | None, available: Iterable[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -110,7 +111,14 @@ class SubmitLead:
     lang: str
 
 
-Effect = ForgetChat | SubmitLead
+@dataclass(frozen=True)
+class SetAutoDelete:
+    """Delete the conversation by itself `after` from now, as ForgetChat does; None: not any more."""
+
+    after: dt.timedelta | None
+
+
+Effect = ForgetChat | SubmitLead | SetAutoDelete
 
 RouteKind = Literal["node", "acute", "ambiguous", "fallback"]
 

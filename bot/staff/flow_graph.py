@@ -72,6 +72,10 @@ class _Words:
     legend_acute: str
     legend_built_in: str
     legend_link: str
+    quick_exit: str
+    auto_delete: str
+    off: str
+    legend_actions: str
 
 
 WORDS = {
@@ -96,6 +100,10 @@ WORDS = {
         legend_acute="rød: akutt hjelp",
         legend_built_in="grå stiplet: laget av boten selv, ikke i skriptene",
         legend_link="↗ blå stiplet: lenke til en nettside",
+        quick_exit="⏏ skjul samtalen",
+        auto_delete="⏲ slett automatisk",
+        off="av",
+        legend_actions="⏏ knapp som sletter samtalen straks; ⏲ knapper som velger automatisk sletting",
     ),
     "nn": _Words(
         free_text="✎ fritekst",
@@ -118,6 +126,10 @@ WORDS = {
         legend_acute="raud: akutt hjelp",
         legend_built_in="grå stipla: laga av boten sjølv, ikkje i skripta",
         legend_link="↗ blå stipla: lenkje til ei nettside",
+        quick_exit="⏏ skjul samtala",
+        auto_delete="⏲ slett automatisk",
+        off="av",
+        legend_actions="⏏ knapp som slettar samtala straks; ⏲ knappar som vel automatisk sletting",
     ),
     "en": _Words(
         free_text="✎ free text",
@@ -140,6 +152,10 @@ WORDS = {
         legend_acute="red: acute help",
         legend_built_in="grey dashed: made by the bot itself, not in the scripts",
         legend_link="↗ blue dashed: a link to a web page",
+        quick_exit="⏏ hide this chat",
+        auto_delete="⏲ auto-delete",
+        off="off",
+        legend_actions="⏏ a button that deletes the chat at once; ⏲ buttons that choose automatic deletion",
     ),
 }
 
@@ -226,6 +242,11 @@ def _add_node(
     special = {FALLBACK: words.fallback, ACUTE: words.acute, DELETED: words.deleted}.get(node.id)
     if special:
         notes.append(special)
+    if any(b.quick_exit for b in node.buttons):
+        notes.append(words.quick_exit)
+    choices = [b.auto_delete_seconds for b in node.buttons if b.auto_delete_seconds is not None]
+    if choices:
+        notes.append(f"{words.auto_delete}: {' / '.join(_compact(c, words) for c in choices)}")
     if not translated:
         notes.append(words.untranslated)
     fill = ACUTE_FILL if node.id == ACUTE else REQUIRED_FILL if node.id in REQUIRED_NODES else PLAIN_FILL
@@ -303,6 +324,16 @@ def _add_goto_edges(graph: graphviz.Digraph, node: ScriptNode) -> None:
         )
 
 
+def _compact(seconds: int, words: _Words) -> str:
+    """An auto-delete choice as the chart shows it: 8h, 30m, 5s, or off."""
+    if seconds == 0:
+        return words.off
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _node_label(title: str, notes: Iterable[str]) -> str:
     """An HTML-like label: the title in bold, then small notes (id, /command, free text)."""
     small = " · ".join(_html_text(n) for n in notes)
@@ -320,6 +351,7 @@ def _legend(words: _Words) -> str:
         (ACUTE_FILL, words.legend_acute),
         (BUILT_IN_FILL, words.legend_built_in),
         (None, words.legend_link),
+        (None, words.legend_actions),
     ]
     cells = "".join(
         (f'<TR><TD BGCOLOR="{colour}" BORDER="1" WIDTH="14"> </TD>' if colour else "<TR><TD> </TD>")

@@ -79,6 +79,14 @@ class BatchingChatStore:
         """Straight through."""
         return await self._inner.expire(now, rules)
 
+    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str]]:
+        """Straight through."""
+        return await self._inner.due_auto_deletions(now)
+
+    async def take_due(self, key: str, now: dt.datetime) -> StoredChat | None:
+        """Straight through (the caller holds the chat, so no save of it is pending)."""
+        return await self._inner.take_due(key, now)
+
     async def erase_deleted(self) -> None:
         """Straight through."""
         await self._inner.erase_deleted()

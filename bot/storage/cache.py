@@ -48,6 +48,17 @@ class CachedChatStore:
         self._chats.clear()
         return report
 
+    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str]]:
+        """Straight through."""
+        return await self._inner.due_auto_deletions(now)
+
+    async def take_due(self, key: str, now: dt.datetime) -> StoredChat | None:
+        """Taken in the store; a taken chat is forgotten here too."""
+        taken = await self._inner.take_due(key, now)
+        if taken is not None:
+            self._chats.pop(key, None)
+        return taken
+
     async def erase_deleted(self) -> None:
         """Straight through."""
         await self._inner.erase_deleted()

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 LOCK = "SELECT pg_try_advisory_lock(lock) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(lock, n) ORDER BY n"
 READ = """
 SELECT h.sent::text, h.done, c.key, c.node, c.lang, c.messages::text, c.last_bot_message_id, c.form::text,
-  c.forms_sent::text
+  c.forms_sent::text, c.auto_delete_at, c.auto_delete_chat
 FROM unnest(%s::text[], %s::bigint[]) WITH ORDINALITY AS t(key, update_id, n)
 LEFT JOIN handled_update h ON h.update_id = t.update_id
 LEFT JOIN chat c ON c.key = t.key
@@ -62,15 +62,18 @@ ON CONFLICT (update_id) DO UPDATE SET sent = excluded.sent, at = excluded.at
 FINISH = """
 WITH saved AS (
   INSERT INTO chat (key, node, lang, messages, last_bot_message_id, newest_message_at, updated_at, form,
-                    forms_sent)
-  SELECT key, node, lang, messages::json, last_bot, newest, updated, form::json, forms_sent::json
+                    forms_sent, auto_delete_at, auto_delete_chat)
+  SELECT key, node, lang, messages::json, last_bot, newest, updated, form::json, forms_sent::json,
+    auto_delete_at, auto_delete_chat
   FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::timestamptz[],
-              %s::timestamptz[], %s::text[], %s::text[])
-    AS t(key, node, lang, messages, last_bot, newest, updated, form, forms_sent)
+              %s::timestamptz[], %s::text[], %s::text[], %s::timestamptz[], %s::text[])
+    AS t(key, node, lang, messages, last_bot, newest, updated, form, forms_sent, auto_delete_at,
+         auto_delete_chat)
   ON CONFLICT (key) DO UPDATE SET node = excluded.node, lang = excluded.lang,
     messages = excluded.messages, last_bot_message_id = excluded.last_bot_message_id,
     newest_message_at = excluded.newest_message_at, updated_at = excluded.updated_at,
-    form = excluded.form, forms_sent = excluded.forms_sent
+    form = excluded.form, forms_sent = excluded.forms_sent, auto_delete_at = excluded.auto_delete_at,
+    auto_delete_chat = excluded.auto_delete_chat
 ), forgotten AS (
   DELETE FROM chat WHERE key = ANY(%s::text[])
 )
@@ -380,7 +383,9 @@ def _sent_json(sent: Mapping[int, int | None]) -> str:
 
 
 def _found(session: int, row: Sequence[Any]) -> _Found:
-    sent_json, done, key, node, lang, messages, last_bot, form, forms_sent = row
+    sent_json, done, key, node, lang, messages, last_bot, form, forms_sent, auto_delete_at, auto_delete_chat = (
+        row
+    )
     chat = None
     if key is not None:
         chat = stored_chat(
@@ -391,6 +396,8 @@ def _found(session: int, row: Sequence[Any]) -> _Found:
                 "last_bot_message_id": last_bot,
                 "form": None if form is None else json.loads(form),
                 "forms_sent": None if forms_sent is None else json.loads(forms_sent),
+                "auto_delete_at": auto_delete_at,
+                "auto_delete_chat": auto_delete_chat,
             }
         )
     sent = {int(i): m for i, m in json.loads(sent_json).items()} if sent_json is not None else {}
@@ -415,6 +422,8 @@ def _finish_columns(finishes: Sequence[_Finish]) -> tuple[list[Any], ...]:
         [r["updated_at"] for r in rows],
         [None if r["form"] is None else json.dumps(r["form"]) for r in rows],
         [None if r["forms_sent"] is None else json.dumps(r["forms_sent"]) for r in rows],
+        [r["auto_delete_at"] for r in rows],
+        [r["auto_delete_chat"] for r in rows],
         forgotten,
         [f.update_id for f in finishes],
         [f.sent for f in finishes],

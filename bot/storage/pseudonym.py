@@ -6,14 +6,22 @@ database or backup cannot be turned back into chat ids by hashing every possible
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
+import os
 import stat
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 log = logging.getLogger(__name__)
 MIN_KEY_LENGTH = 32
+NONCE_BYTES = 12  # AES-GCM's standard nonce; random per seal
 
 
 class Pseudonymizer:
@@ -23,10 +31,28 @@ class Pseudonymizer:
         if len(key) < MIN_KEY_LENGTH:
             raise ValueError(f"the pseudonym key must be at least {MIN_KEY_LENGTH} bytes")
         self._key = key
+        # A key of its own for sealing, derived from the pseudonym key: never the HMAC key itself.
+        sealing = HKDF(hashes.SHA256(), 32, salt=None, info=b"balansebot: sealed chat id").derive(key)
+        self._seal = AESGCM(sealing)
 
     def chat_key(self, chat_id: int) -> str:
         """The storage key of a chat (64 hex characters)."""
         return hmac.new(self._key, f"chat:{chat_id}".encode(), hashlib.sha256).hexdigest()
+
+    def seal(self, chat_id: int, chat_key: str) -> str:
+        """The chat id encrypted (AES-GCM) for the row `chat_key` alone: only the key opens it."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._seal.encrypt(nonce, str(chat_id).encode(), chat_key.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def open(self, sealed: str, chat_key: str) -> int | None:
+        """The chat id sealed for the row `chat_key`; None when it was sealed with another key or row."""
+        try:
+            raw = base64.urlsafe_b64decode(sealed.encode())
+            plain = self._seal.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], chat_key.encode())
+            return int(plain.decode())
+        except (InvalidTag, ValueError):
+            return None
 
 
 def read_key_file(key_file: Path, database_file: Path | None) -> str:

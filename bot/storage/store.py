@@ -30,6 +30,10 @@ class StoredChat:
     messages: tuple[tuple[int, int], ...] = ()
     """(message id, unix seconds) of recent messages in the chat, the bot's and the user's."""
     last_bot_message_id: int | None = None
+    auto_delete_at: dt.datetime | None = None
+    """When the reader asked the conversation to be deleted by itself; None: not asked."""
+    auto_delete_chat: str | None = None
+    """Until then: the chat id, sealed (bot.storage.pseudonym.ChatSeal), so the job knows where to delete."""
 
     def remember(
         self, message_ids: list[int], now: dt.datetime, window: dt.timedelta, last_bot: int | None
@@ -80,6 +84,12 @@ class ChatStore(Protocol):
 
     async def expire(self, now: dt.datetime, rules: ExpiryRules) -> ExpiryReport:
         """Delete what has outlived `rules`: unused chats, old message ids, unfinished forms' answers."""
+
+    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str]]:
+        """(key, sealed chat id) of the chats whose auto-delete time has come."""
+
+    async def take_due(self, key: str, now: dt.datetime) -> StoredChat | None:
+        """Delete the chat if its auto-delete time has come, and return what it held; else None."""
 
     async def erase_deleted(self) -> None:
         """Make what was deleted or overwritten unreadable in the database files too."""
@@ -158,6 +168,26 @@ class SqlChatStore:
         await self.erase_deleted()
         return ExpiryReport(deleted.rowcount or 0, cleared.rowcount or 0, emptied)
 
+    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str]]:
+        """The chats whose auto-delete time has come (by its index)."""
+        t = self._table
+        query = select(t.c.key, t.c.auto_delete_chat).where(
+            t.c.auto_delete_at <= now, t.c.auto_delete_chat.is_not(None)
+        )
+        async with self._engine.connect() as conn:
+            return [(row.key, row.auto_delete_chat) for row in await conn.execute(query)]
+
+    async def take_due(self, key: str, now: dt.datetime) -> StoredChat | None:
+        """One statement (DELETE … RETURNING): of two replicas taking the same chat, one gets it."""
+        t = self._table
+        statement = delete(t).where(t.c.key == key, t.c.auto_delete_at <= now).returning(*t.c)
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(statement)).first()
+        if row is None:
+            return None
+        await self.erase_deleted()
+        return stored_chat(row._mapping)
+
     async def erase_deleted(self) -> None:
         """See bot.storage.database.erase_deleted."""
         await erase_deleted(self._engine, [CHAT_TABLE])
@@ -199,6 +229,8 @@ def chat_row(key: str, chat: StoredChat, now: dt.datetime) -> dict[str, Any]:
         "updated_at": now,
         "form": chat.state.form.to_json() if chat.state.form is not None else None,
         "forms_sent": chat.state.forms_sent.to_json() if chat.state.forms_sent is not None else None,
+        "auto_delete_at": chat.auto_delete_at,
+        "auto_delete_chat": chat.auto_delete_chat,
     }
 
 
@@ -213,4 +245,11 @@ def stored_chat(row: Any) -> StoredChat:
         ),
         messages=tuple((int(m[0]), int(m[1])) for m in row["messages"]),
         last_bot_message_id=row["last_bot_message_id"],
+        auto_delete_at=_utc(row["auto_delete_at"]),
+        auto_delete_chat=row["auto_delete_chat"],
     )
+
+
+def _utc(at: dt.datetime | None) -> dt.datetime | None:
+    """SQLite gives back naive datetimes; they were stored in UTC."""
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at

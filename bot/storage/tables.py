@@ -35,6 +35,13 @@ class ChatRow(SQLModel, table=True):
     forms_sent: dict[str, str | int] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
+    # When the reader asked the conversation to be deleted by itself (NULL: not asked), and, until
+    # then, where to delete it: the chat id sealed with a key derived from the pseudonym key
+    # (AES-GCM, bound to this row's key), so the database alone never tells whose chat it is.
+    auto_delete_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+    )
+    auto_delete_chat: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class LeadOutboxRow(SQLModel, table=True):

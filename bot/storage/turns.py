@@ -256,6 +256,24 @@ class LockedTurns:
         """Each turn gives its connection back itself."""
 
 
+@asynccontextmanager
+async def chat_held(database: AsyncEngine, key: str) -> AsyncIterator[None]:
+    """Hold the chat as a turn does, for work outside an update (auto-delete): on PostgreSQL its
+    advisory lock, on a connection of its own, so no replica's turn of the chat runs meanwhile.
+    On SQLite the one process orders its chats itself (the caller holds the chat's ChatOrder)."""
+    if database.dialect.name != "postgresql":
+        yield
+        return
+    async with database.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        lock = {"lock": lock_id(key)}
+        await conn.execute(text("SELECT pg_advisory_lock(:lock)"), lock)
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:lock)"), lock)
+
+
 def clears_form(before: StoredChat | None, after: StoredChat | None) -> bool:
     """Whether a form with answers was sent or cancelled: its answers are then erased from disk."""
     return (

@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine, choose_language
-from bot.engine.model import ChatState, Event, ForgetChat, Outcome, SubmitLead
+from bot.engine.model import ChatState, Event, ForgetChat, Outcome, SetAutoDelete, SubmitLead
 from bot.logs import telegram_error
 from bot.stats.counter import StatsCounter
 from bot.storage.pseudonym import Pseudonymizer
@@ -163,9 +163,22 @@ class Conversations:
             updated = replace(stored, state=outcome.state).remember(
                 own + sent, now, retention.message_ids, sent[-1] if sent else None
             )
+            for effect in outcome.effects:
+                if isinstance(effect, SetAutoDelete):
+                    updated = self._auto_delete(updated, effect, incoming.chat_id, key, now)
             await turn.finish(updated, now)
         self._count(outcome)
         return outcome.nodes
+
+    def _auto_delete(
+        self, chat: StoredChat, choice: SetAutoDelete, chat_id: int, key: str, now: dt.datetime
+    ) -> StoredChat:
+        """The time the reader chose, and where to delete then (sealed); both gone when turned off."""
+        if choice.after is None:
+            return replace(chat, auto_delete_at=None, auto_delete_chat=None)
+        return replace(
+            chat, auto_delete_at=now + choice.after, auto_delete_chat=self._pseudonyms.seal(chat_id, key)
+        )
 
     def _count(self, outcome: Outcome) -> None:
         """Anonymous statistics, once the update is fully answered (a redelivery is not counted twice)."""
@@ -183,15 +196,38 @@ class Conversations:
         self, bot: Bot, forgotten: StoredChat, incoming: Incoming, retention: Retention
     ) -> None:
         """Delete every message of the forgotten chat that Telegram still lets the bot delete."""
-        oldest = int((self._clock() - retention.message_ids).timestamp())
-        ids = sorted({m for m, at in forgotten.messages if at >= oldest})
+        ids = deletable(forgotten, self._clock(), retention)
         if incoming.message_id is not None:
             ids.append(incoming.message_id)
-        for start in range(0, len(ids), DELETE_BATCH):
-            batch = ids[start : start + DELETE_BATCH]
-            try:
-                await bot.delete_messages(incoming.chat_id, batch)
-            except BadRequest as error:
-                # Some were already deleted by the user, or too old; the rest were deleted.
-                log.info("some messages could not be deleted: %s", telegram_error(error))
-        log.info("a chat was forgotten on request (%d messages deleted)", len(ids))
+        deleted = await delete_messages(bot, incoming.chat_id, ids)
+        log.info("a chat was forgotten on request (%d of %d messages deleted)", deleted, len(ids))
+
+
+def deletable(chat: StoredChat, now: dt.datetime, retention: Retention) -> list[int]:
+    """The chat's messages young enough for Telegram to let the bot delete them, oldest first."""
+    oldest = int((now - retention.message_ids).timestamp())
+    return sorted({m for m, at in chat.messages if at >= oldest})
+
+
+async def delete_messages(bot: Bot, chat_id: int, ids: list[int]) -> int:
+    """Delete `ids` in one chat, at most 100 a call; returns how many were in calls Telegram accepted.
+
+    Telegram refuses a whole call when one message in it can no longer be deleted (older than 48
+    hours by its clock, which may differ from ours by a little): such a batch is halved until the
+    ones it refuses stand alone, so every message that can be deleted is.
+    """
+    deleted = 0
+    pending = [ids[start : start + DELETE_BATCH] for start in range(0, len(ids), DELETE_BATCH)]
+    while pending:
+        batch = pending.pop(0)
+        try:
+            await bot.delete_messages(chat_id, batch)
+        except BadRequest as error:
+            if len(batch) > 1:
+                half = len(batch) // 2
+                pending[:0] = [batch[:half], batch[half:]]
+            else:  # already deleted by the reader, or too old: nothing more to do for this one
+                log.info("a message could not be deleted: %s", telegram_error(error))
+            continue
+        deleted += len(batch)
+    return deleted

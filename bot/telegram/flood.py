@@ -28,8 +28,9 @@ from enum import Enum
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.engine import callbacks
 from bot.engine.engine import Engine, choose_language
-from bot.engine.model import Command, FreeText, Reply
+from bot.engine.model import ButtonPress, Command, FreeText, Reply
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
 from bot.telegram.conversations import Incoming
@@ -179,6 +180,10 @@ class FloodGuard:
             # /slett, /avbryt and the rest are few and deliberate: a frightened person who typed fast
             # and then asks to delete everything must never be met by silence.
             self._count("command_answered")
+            return Verdict.ANSWER
+        if isinstance(event, ButtonPress) and isinstance(callbacks.parse(event.data), callbacks.QuickExit):
+            # Someone hiding the chat in a hurry may have tapped fast before: the exit always works.
+            self._count("quick_exit_answered")
             return Verdict.ANSWER
         if self._buckets.first_excess(incoming.chat_id):
             self._count("notified")

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # From a cached /start (about a millisecond) to a reply held up by Telegram's retries (seconds).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UPDATE_KINDS = ("text", "command", "callback", "edited", "other", "group", "membership")
-FLOOD_ACTIONS = ("notified", "ignored", "acute_answered", "command_answered")
+FLOOD_ACTIONS = ("notified", "ignored", "acute_answered", "command_answered", "quick_exit_answered")
 DEPTH_TIMEOUT_SECONDS = 2.0  # a scrape must not hang on a slow database
 
 DepthSource = Callable[[], Awaitable[Mapping[str, int]]]
@@ -115,7 +115,8 @@ class BotMetrics:
         self.flood_throttled = Counter(
             "balansebot_flood_throttled",
             "Updates over their chat's flood limit, by what was done: notified (the one 'send it "
-            "again' reply), ignored, acute_answered or command_answered (answered anyway).",
+            "again' reply), ignored, acute_answered, command_answered or quick_exit_answered (answered "
+            "anyway).",
             ["action"],
             registry=registry,
         )

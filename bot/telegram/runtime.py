@@ -36,6 +36,7 @@ from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import ChatStore, ExpiryRules, SqlChatStore
 from bot.storage.turns import ChatTurns
 from bot.telegram.answering import Answerer
+from bot.telegram.auto_delete import AutoDeleter, auto_delete_forever
 from bot.telegram.command_menu import command_menu
 from bot.telegram.conversations import Conversations, Retention
 from bot.telegram.flood import FloodGuard
@@ -154,6 +155,8 @@ async def running_bot(
             ),
             "expiry",
         )
+        deleter = AutoDeleter(bot, store, database, pseudonyms, answerer.order, retention)
+        await start(auto_delete_forever(deleter, settings.auto_delete_interval_seconds), "auto-delete")
         await start(stats.flush_forever(settings.stats_flush_seconds), "statistics")
         if settings.watch_dialogues:
             await start(scripts.watch(), "script watcher")

@@ -326,3 +326,21 @@ def test_a_changed_bokmal_text_makes_its_translations_stale(dialogues_copy: Path
     assert warning.line == 6
     current = stale.scripts.language("nb").nodes["om"].fingerprint if stale.scripts else ""
     assert f"translated_from: {current}" in warning.hint and current != fingerprint
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("auto_delete: 72h", "later than Telegram lets the bot delete messages"),
+        ("auto_delete: 90 minutes", "is not a time the bot understands"),
+        ("auto_delete: 8h\n        quick_exit: true", "exactly one of `goto:`"),
+    ],
+)
+def test_auto_delete_and_quick_exit_buttons_telegram_could_not_honour(
+    dialogues_copy: Path, reload: Reload, written: str, message: str
+) -> None:
+    privacy = dialogues_copy / "nb" / "personvern.yaml"
+    edit(privacy, "auto_delete: 8h", written)
+    error = only_error(reload, dialogues_copy)
+    assert message in error.message
+    assert error.line in (line_of(privacy, written.split("\n")[0]), line_of(privacy, "text: Om åtte timer"))

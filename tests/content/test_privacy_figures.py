@@ -24,7 +24,7 @@ from tests.conftest import Reload
 from tests.content.test_check_broken import edit
 
 LANGUAGES = ("nb", "nn", "en")
-PRIVACY_NODES = ("personvern", "personvern_mer", "slett_info", "slettet")
+PRIVACY_NODES = ("personvern", "personvern_mer", "slett_info", "slett_automatisk", "slettet")
 TOKEN = "123456:" + "A" * 35
 
 
@@ -101,6 +101,24 @@ def test_changed_figures_change_the_text_and_the_code_together(
     ]
     assert [figure for figure in old if figure in text] == [], text
     assert not re.search(r"\b(30|48)\b", text), text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_privacy_text_and_hjelp_name_the_quick_exit_and_every_auto_delete_choice(
+    scripts: Scripts, catalogs: Catalogs, lang: str
+) -> None:
+    nodes = scripts.language(lang).nodes
+    exits = {b.text for node in nodes.values() for b in node.buttons if b.quick_exit}
+    (label,) = exits  # one name for the quick exit in each language
+    choices = [b.auto_delete_seconds for b in nodes["slett_automatisk"].buttons if b.auto_delete_seconds]
+    assert sorted(choices) == [3600, 8 * 3600, 24 * 3600]
+    text = shown(scripts, lang)
+    for seconds in choices:
+        assert counted(seconds // 3600, "hour", lang, catalogs) in text, (lang, seconds)
+    for node in ("personvern", "slett_info", "hjelp"):
+        assert label in telegram_html.visible_text(nodes[node].text), (lang, node)
+    help_text = telegram_html.visible_text(nodes["hjelp"].text)
+    assert all(counted(s // 3600, "hour", lang, catalogs) in help_text for s in choices), lang
 
 
 def test_the_privacy_text_names_who_is_responsible_and_where_to_complain(scripts: Scripts) -> None:

@@ -174,6 +174,19 @@ def test_command_nodes_show_their_command(scripts: Scripts, svg_nb: ET.Element) 
         assert f"/{command}" in " ".join(texts(drawn[f"node-{node_id}"])), node_id
 
 
+def test_quick_exit_and_auto_delete_buttons_are_marked_on_their_nodes(
+    scripts: Scripts, svg_nb: ET.Element
+) -> None:
+    drawn = groups(svg_nb, "node")
+    nodes = scripts.language("nb").nodes.values()
+    exits = {n.id for n in nodes if any(b.quick_exit for b in n.buttons)}
+    assert {"akutt", "meny", "usikker", "telefon", "overgrep"} <= exits
+    for node in nodes:
+        shown = " ".join(texts(drawn[f"node-{node.id}"]))
+        assert ("⏏ skjul samtalen" in shown) == (node.id in exits), node.id
+    assert "⏲ slett automatisk: 1h / 8h / 24h / av" in " ".join(texts(drawn["node-slett_automatisk"]))
+
+
 def test_one_cluster_per_topic_holding_exactly_its_nodes(scripts: Scripts, svg_nb: ET.Element) -> None:
     nodes = scripts.language("nb").nodes.values()
     topics = {n.topic for n in nodes}

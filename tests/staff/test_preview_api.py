@@ -195,6 +195,17 @@ async def test_choosing_a_language_in_the_chat_is_reported_to_the_page(preview: 
     assert (await preview.turn("restart", lang="nn"))["lang"] == "nn"
 
 
+async def test_the_quick_exit_and_an_auto_delete_choice_show_as_on_telegram(preview: Preview) -> None:
+    menu = await preview.turn("restart")
+    buttons = [b for row in menu["replies"][0]["buttons"] for b in row]
+    assert {"text": "Skjul samtalen", "callback": "x"} in buttons
+    chosen = await preview.turn("press", "a:3600")
+    assert any("deleted by itself after 3600 s" in note for note in chosen["notes"])
+    hidden = await preview.turn("press", "x")
+    assert hidden["forgot"] is True
+    assert [r["html"] for r in hidden["replies"]] == ["Skriv /start for å begynne."]
+
+
 async def test_slett_forgets_the_chat_and_says_so(preview: Preview) -> None:
     await preview.turn("restart", lang="en")
     await preview.turn("press", "l:nn")

@@ -21,6 +21,20 @@ def test_same_chat_same_key_other_key_other_pseudonym() -> None:
     assert len(one.chat_key(-1001234567890)) == 64
 
 
+def test_a_sealed_chat_id_opens_only_with_its_key_and_for_its_row() -> None:
+    one, other = Pseudonymizer(b"k" * 32), Pseudonymizer(b"x" * 32)
+    chat_id = 123456789
+    row = one.chat_key(chat_id)
+    sealed = one.seal(chat_id, row)
+    assert one.open(sealed, row) == chat_id
+    assert sealed != one.seal(chat_id, row), "a fresh nonce each time: equal ids do not look equal"
+    assert str(chat_id) not in sealed and len(sealed) <= 64  # the column's width
+    assert other.open(sealed, other.chat_key(chat_id)) is None, "another key"
+    assert one.open(sealed, one.chat_key(987654321)) is None, "moved to another chat's row"
+    assert one.open(sealed[:-4] + "AAAA", row) is None, "changed"
+    assert one.open("not base64 at all!", row) is None
+
+
 def test_short_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 32"):
         Pseudonymizer(b"short")

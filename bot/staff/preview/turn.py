@@ -11,12 +11,24 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.engine.engine import Engine
-from bot.engine.model import Button, ButtonPress, ChatState, Command, Event, ForgetChat, Reply, SubmitLead
+from bot.engine.model import (
+    Button,
+    ButtonPress,
+    ChatState,
+    Command,
+    Event,
+    ForgetChat,
+    Reply,
+    SetAutoDelete,
+    SubmitLead,
+)
 from bot.staff.preview.render import LINK_SCHEMES, telegram_to_html
 from bot.staff.preview.sessions import Session
 
 LEAD_NOTE = "The interest form would now be sent to staff (the preview never sends it)."
 FORGOT_NOTE = "The chat was forgotten, as /slett does on Telegram."
+AUTO_DELETE_NOTE = "On Telegram the conversation would now be deleted by itself after {seconds} s."
+AUTO_DELETE_OFF_NOTE = "On Telegram the conversation would no longer be deleted by itself."
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,15 @@ def take_turn(
     """Let the engine answer `event` and update the session as the Telegram adapter would."""
     outcome = engine.handle(session.state, event, now)
     notes = tuple(LEAD_NOTE for effect in outcome.effects if isinstance(effect, SubmitLead))
+    for effect in outcome.effects:
+        if isinstance(effect, SetAutoDelete):  # the preview never deletes anything by itself
+            after = effect.after
+            notes = (
+                *notes,
+                AUTO_DELETE_OFF_NOTE
+                if after is None
+                else AUTO_DELETE_NOTE.format(seconds=int(after.total_seconds())),
+            )
     forgot = ForgetChat() in outcome.effects
     if forgot:
         session.state = ChatState(lang=outcome.state.lang)
