@@ -207,6 +207,7 @@ class Engine:
         note = note.format(count=limit, email=html.escape(email, quote=False))
         outcome = self._dead_end(state, note)
         return replace(outcome, nodes=("skjema_grense",))
+
     def _quick_exit(self, state: ChatState) -> Outcome:
         """Forgotten as by /slett, without asking; the one message left says nothing of the topic."""
         _ = self._t(state).gettext

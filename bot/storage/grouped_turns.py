@@ -383,9 +383,19 @@ def _sent_json(sent: Mapping[int, int | None]) -> str:
 
 
 def _found(session: int, row: Sequence[Any]) -> _Found:
-    sent_json, done, key, node, lang, messages, last_bot, form, forms_sent, auto_delete_at, auto_delete_chat = (
-        row
-    )
+    (
+        sent_json,
+        done,
+        key,
+        node,
+        lang,
+        messages,
+        last_bot,
+        form,
+        forms_sent,
+        auto_delete_at,
+        auto_delete_chat,
+    ) = row
     chat = None
     if key is not None:
         chat = stored_chat(
