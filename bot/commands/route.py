@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from bot.commands.common import engine_or_exit
-from bot.engine.engine import Engine
+from bot.engine.engine import PATTERN_CUE, Engine
 from bot.engine.model import ChatState, FreeText, Outcome
 
 STDIN = "-"
@@ -89,6 +89,9 @@ def _explain(engine: Engine, lang: str, text: str) -> None:
         strength = "weak" if alert.weak else "strong"
         print(f"alarm: {alert.node} ({strength}) because: {', '.join(alert.because) or '-'}")
     router = engine.router()
+    learned = None if router.route(text).in_staffs_words else engine.learned_answer(text)
+    if learned is not None:
+        print(f"answer by {PATTERN_CUE}: {learned[0]} {learned[1]:.0%} (the router's candidates are below)")
     print("words understood: " + ", ".join(f"{t}×{w:g}" for t, w in router.features(text).items()))
     for match in router.route(text).candidates:
         print(f"  {match.score:6.2f}  {match.node}")

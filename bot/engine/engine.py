@@ -47,7 +47,8 @@ from bot.engine.model import (
 )
 from bot.i18n import Catalogs, language_name
 from bot.understanding.acute import AcuteDetector, Alert
-from bot.understanding.router import Router, Vocabulary
+from bot.understanding.pattern_model import answer_model, danger_model, node_words_digest
+from bot.understanding.router import Router, RouteResult, Vocabulary
 from bot.understanding.text import words as fold_words
 
 MENU_NODES = frozenset({START, MENU})
@@ -58,6 +59,7 @@ LANGUAGE_ORDER = ("nb", "nn", "en")
 EDITED = "edited_message"
 MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routing
 MAX_COMMAND_CHARS = 32  # Telegram's limit for a command's name
+PATTERN_CUE = "mønstre"  # what `balansebot route` names as the reason for a pattern model's answer
 FORMS_DAY_ZONE = ZoneInfo("Europe/Oslo")  # the day a form count belongs to, as staff count days
 
 
@@ -75,6 +77,12 @@ class Engine:
             merged, Vocabulary(merged.synonyms, merged.ignore, merged.generic, merged.english)
         )
         self._acute = _one_detector(scripts)
+        self._danger_model = danger_model() if self._acute is not None else None
+        self._answer_model = answer_model()
+        self._node_words = {
+            node_id: node_words_digest(node.title, node.phrases, node.keywords)
+            for node_id, node in merged.nodes.items()
+        }
 
     def handle(self, state: ChatState, event: Event, now: dt.datetime | None = None) -> Outcome:
         """Answer one event; `now` (the adapter's clock) fills in what depends on the time of day."""
@@ -234,11 +242,25 @@ class Engine:
         return replace(menu, effects=(SetAutoDelete(after),))
 
     def alert(self, text: str) -> Alert | None:
-        """The acute alarm a message raises, by every language's rules at once.
+        """The acute alarm a message raises, by every language's rules at once, or by the danger model.
 
         Whatever the chat's language: someone in danger writes as they speak (Bokmål in a Nynorsk
         chat, English in a Norwegian one), and recall comes first.
         """
+        clipped = _clip(text)
+        found = self.rules_alert(clipped)
+        if found is not None or self._danger_model is None:
+            return found
+        # The rules found nothing; a message much like the danger messages of the corpora still
+        # gets the acute help first (weak: its ordinary answer follows).
+        guess = self._danger_model.danger(clipped)
+        if guess is None or guess[0] not in self.acute_nodes():
+            return None
+        node, chance = guess
+        return Alert(node, weak=True, because=(f"{PATTERN_CUE} {chance:.0%}",))
+
+    def rules_alert(self, text: str) -> Alert | None:
+        """The alarm by acute.yaml's rules alone (for staff tools and training the danger model)."""
         return self._acute.check(_clip(text)) if self._acute is not None else None
 
     def acute_nodes(self) -> frozenset[str]:
@@ -269,8 +291,14 @@ class Engine:
         )
 
     def _understood(self, state: ChatState, text: str) -> Outcome:
-        """The router's answer to free text: a node, "Mente du …?", or the honest fallback."""
+        """The answer to free text: a node whose phrase the message holds word for word; else the
+        answer model's node when it is fairly sure; else the router's node, "Mente du …?", or the
+        honest fallback."""
         result = self._router.route(text, state.node)
+        learned = None if self._staffs_words_win(result) else self.learned_answer(text)
+        if learned is not None and self.scripts.node(state.lang, learned[0]) is not None:
+            node = learned[0]
+            return self._show(state, node, route="fallback" if node == FALLBACK else "node")
         close = result.close_runners_up
         if close:
             _ = self._t(state).gettext
@@ -283,6 +311,26 @@ class Engine:
         if result.best is None:
             return self._show(state, FALLBACK, route="fallback")
         return self._show(state, result.best.node)
+
+    def node_words(self) -> dict[str, str]:
+        """Per node, the digest of what staff wrote for the router (its title, phrases, keywords)."""
+        return dict(self._node_words)
+
+    def _staffs_words_win(self, result: RouteResult) -> bool:
+        """Whether the router answers rather than the answer model: the message holds a node's
+        phrase word for word, or staff have changed a node the router considers since the model
+        was trained (a new keyword or node works at once, before anyone trains again)."""
+        if result.in_staffs_words or self._answer_model is None:
+            return True
+        trained = self._answer_model.node_words
+        considered = result.close_runners_up or ((result.best,) if result.best is not None else ())
+        return any(trained.get(m.node) != self._node_words.get(m.node) for m in considered)
+
+    def learned_answer(self, text: str) -> tuple[str, float] | None:
+        """The answer model's node for a message and its probability, when it is fairly sure and
+        the node is not an acute one (danger is the rules' and the danger model's to find)."""
+        guess = self._answer_model.best(_clip(text)) if self._answer_model is not None else None
+        return guess if guess is not None and guess[0] not in self.acute_nodes() else None
 
     def _language_choice(self, state: ChatState) -> Outcome:
         """Each available language, named in itself, as a button."""

@@ -84,6 +84,13 @@ class RouteResult:
     """How many meaningful words of the message nothing could explain."""
     foreign: int = 0
     """How many of those are common real words (by wordfreq), not typos or dialect."""
+    said: frozenset[str] = frozenset()
+    """The nodes one of whose phrases (three words or more) the message holds word for word."""
+
+    @property
+    def in_staffs_words(self) -> bool:
+        """Whether the best answer is a node whose phrase the message holds word for word."""
+        return self.best is not None and self.best.node in self.said
 
     @property
     def bar(self) -> float:
@@ -172,7 +179,7 @@ class Router:
         # "trakassering?" names a node, but its words are in every node and so score low: still answer.
         if scores and scores[0].score < MIN_SCORE and not unknown and self._names(query, scores[0].node):
             scores[0] = replace(scores[0], score=MIN_SCORE)
-        return RouteResult(tuple(scores[:MAX_CANDIDATES]), unknown, foreign)
+        return RouteResult(tuple(scores[:MAX_CANDIDATES]), unknown, foreign, said)
 
     def _said(self, text: str) -> tuple[str, ...]:
         """A text's folded words with synonyms applied: Nynorsk and Bokmål phrases meet."""
