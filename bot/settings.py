@@ -52,7 +52,21 @@ class DatabaseSettings(BaseSettings):
         return value
 
 
-class ServeSettings(ContentSettings, DatabaseSettings):
+class KeptScriptsSettings(DatabaseSettings):
+    """Where every version of the scripts that went live is kept (bot/content/kept_versions.py)."""
+
+    kept_scripts_dir: Path | None = None
+
+    @property
+    def kept_scripts(self) -> Path:
+        """KEPT_SCRIPTS_DIR, or `kept-scripts/` beside the SQLite database (else in the current folder)."""
+        if self.kept_scripts_dir is not None:
+            return self.kept_scripts_dir
+        database = sqlite_path(self.database_url)
+        return (database.parent if database is not None else Path()) / "kept-scripts"
+
+
+class ServeSettings(ContentSettings, KeptScriptsSettings):
     """Everything `balansebot serve` needs; see .env.example and the README."""
 
     bot_token: SecretStr

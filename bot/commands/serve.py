@@ -9,8 +9,8 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.commands.common import engine_or_exit
-from bot.live_scripts import LiveScripts
+from bot.commands.common import engine_maker, live_or_exit
+from bot.i18n import Catalogs
 from bot.logs import configure_logging
 from bot.settings import ServeSettings, describe_settings_error
 from bot.storage.database import ConnectionBudgetError, restrict_sqlite_files
@@ -38,10 +38,11 @@ def run(_args: argparse.Namespace) -> int:
         "PTB_TIMEDELTA", "true"
     )  # PTB 22: timedelta retry_after, without a warning each time
     restrict_sqlite_files(settings.database_url)
-    engine = engine_or_exit(settings.dialogues_dir, channels=settings.lead_channels)
-    live = LiveScripts(engine, settings.dialogues_dir, engine.catalogs)
+    catalogs = Catalogs.load(settings.locales_dir)
+    make_engine = engine_maker(catalogs, channels=settings.lead_channels)
+    live = live_or_exit(settings.dialogues_dir, catalogs, settings.kept_scripts, make_engine)
     try:
-        asyncio.run(serve(settings, live, engine.catalogs, shutdown_seconds=SHUTDOWN_SECONDS))
+        asyncio.run(serve(settings, live, catalogs, shutdown_seconds=SHUTDOWN_SECONDS))
     except ConnectionBudgetError as error:
         print(f"balansebot: {error}", file=sys.stderr)
         return 2

@@ -143,7 +143,7 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
         lang: _render_language(lang, loaded, acute, vocabularies[lang], facts, catalogs)
         for lang, (loaded, acute) in parsed.items()
     }
-    return LoadResult(Scripts(languages, facts, _version(files), tuple(files)), problems)
+    return LoadResult(Scripts(languages, facts, script_version(files), tuple(files)), problems)
 
 
 def load_or_raise(dialogues_dir: Path, catalogs: Catalogs) -> Scripts:
@@ -301,7 +301,8 @@ def _render_language(
     )
 
 
-def _version(files: list[Path]) -> str:
+def script_version(files: list[Path]) -> str:
+    """The version id of the scripts read from `files`: a hash of their names and contents."""
     digest = hashlib.sha256()
     for path in sorted(files):
         if path.exists():
