@@ -45,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
             command.upgrade(config, args.revision or "head")
         elif args.action == "downgrade":
             command.downgrade(config, args.revision or "-1")
-        else:
-            command.current(config, verbose=False)
+        command.current(config)  # where the database is now: "0006 (head)"
     except (OSError, SQLAlchemyError) as error:
         print(f"balansebot migrate: {database_unreachable(error)}", file=sys.stderr)
         return 1
