@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_BOT_API = "https://api.telegram.org/bot"
 WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram delivers webhooks to
 TOKEN_PATTERN = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
+# The words of .env.example's placeholder (and of the usual ones in guides): never in a real token.
+PLACEHOLDER_TOKEN = re.compile(r"replace|botfather|example", re.IGNORECASE)
 # What Telegram accepts as secret_token (1-256 of these), at least 32 long: with the secret anyone can
 # forge updates for any chat (a /slett deleting someone's messages), so it must not be guessable.
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
@@ -138,6 +140,8 @@ class ServeSettings(ContentSettings, KeptScriptsSettings):
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if PLACEHOLDER_TOKEN.search(value.get_secret_value()):
+            raise ValueError("is still the placeholder from .env.example; put the token from @BotFather there")
         if not TOKEN_PATTERN.match(value.get_secret_value()):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
+from pydantic import ValidationError
 
 from bot.cli import COMMANDS, main
+from bot.settings import ServeSettings, describe_settings_error
 from tests.conftest import ROOT
 
 
@@ -70,3 +73,22 @@ def test_migrate_on_a_database_that_is_down_is_one_line(
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("balansebot migrate: the database cannot be used (connection failed:")
     assert "hidden-pw" not in line
+
+
+def test_uv_run_does_not_compile_every_time() -> None:
+    """Bytecode is compiled where packages are installed (CI's sync, the image), not on each `uv run`."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "compile-bytecode" not in pyproject.get("tool", {}).get("uv", {})
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "UV_COMPILE_BYTECODE=1 uv sync --locked" in ci
+
+
+def test_the_placeholder_token_of_env_example_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BOT_TOKEN", "PSEUDONYM_KEY", "PSEUDONYM_KEY_FILE", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PSEUDONYM_KEY", "k" * 40)
+    with pytest.raises(ValidationError) as refused:
+        ServeSettings(_env_file=ROOT / ".env.example")
+    assert describe_settings_error(refused.value) == (
+        "BOT_TOKEN is still the placeholder from .env.example; put the token from @BotFather there"
+    )

@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 from tests.support.fake_bot_api import FakeBotApi
 from tests.telegram.serving import free_port, serve_env
 
-REVOKED_TOKEN = "987654321:AAThisTokenWasRevokedAtBotFather_xyz1234"  # made up
+REVOKED_TOKEN = "987654321:AAThisTokenWasRevokedLongAgo_xyz12345678"  # made up
 DATABASE_PASSWORD = "pw0123456789secret"  # made up; must never be printed
 
 
