@@ -15,7 +15,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.commands.common import engine_maker, live_or_exit
 from bot.i18n import Catalogs
 from bot.logs import configure_logging
-from bot.settings import ServeSettings, describe_settings_error
+from bot.settings import ServeSettings, describe_settings_error, serve_settings
 from bot.storage.database import ConnectionBudgetError, database_unreachable, restrict_sqlite_files
 from bot.telegram.webapp import serve
 
@@ -32,7 +32,7 @@ def run(_args: argparse.Namespace) -> int:
     """Validate settings and scripts, then serve until SIGTERM or Ctrl-C."""
     os.umask(0o077)  # the database, its WAL and anything else written: the owner's alone
     try:
-        settings = ServeSettings()
+        settings = serve_settings()
     except ValidationError as error:
         print(f"balansebot: {describe_settings_error(error)}", file=sys.stderr)
         return 2

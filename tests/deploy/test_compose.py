@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot.commands.serve import SHUTDOWN_SECONDS
-from bot.settings import ServeSettings
+from bot.settings import SECRETS_DIR, ServeSettings
 from tests.conftest import ROOT
 from tests.deploy import compose
 from tests.deploy.dockerfile import final_stage, seconds
@@ -255,3 +255,12 @@ def test_the_last_good_scripts_outlive_a_restart() -> None:
     (volume,) = [v for v in bot["volumes"] if kept.startswith(v.split(":")[1] + "/")]
     assert volume.split(":")[0] in compose.load()["volumes"]
     assert not any(kept.startswith(t) for t in bot["tmpfs"])
+
+
+def test_secrets_override_names_settings_the_bot_reads() -> None:
+    """Each compose secret is mounted at /run/secrets/<name>, read as the ServeSettings field of that name."""
+    override = yaml.safe_load((ROOT / "deploy" / "compose.secrets.yaml").read_text(encoding="utf-8"))
+    names = override["services"]["bot"]["secrets"]
+    assert set(names) == set(override["secrets"])
+    assert all(name in ServeSettings.model_fields for name in names)
+    assert SECRETS_DIR == Path("/run/secrets")
