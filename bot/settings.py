@@ -161,7 +161,9 @@ class ServeSettings(ContentSettings, KeptScriptsSettings):
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         if PLACEHOLDER_TOKEN.search(value.get_secret_value()):
-            raise ValueError("is still the placeholder from .env.example; put the token from @BotFather there")
+            raise ValueError(
+                "is still the placeholder from .env.example; put the token from @BotFather there"
+            )
         if not TOKEN_PATTERN.match(value.get_secret_value()):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value

@@ -263,4 +263,4 @@ def test_secrets_override_names_settings_the_bot_reads() -> None:
     names = override["services"]["bot"]["secrets"]
     assert set(names) == set(override["secrets"])
     assert all(name in ServeSettings.model_fields for name in names)
-    assert SECRETS_DIR == Path("/run/secrets")
+    assert Path("/run/secrets") == SECRETS_DIR
