@@ -99,6 +99,7 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
         before = len(problems)
         script_files = sorted(lang_dir.glob("*.yaml"))
         files.extend(script_files)
+        problems.extend(_misnamed(lang_dir, base))
         loaded = [
             f
             for p in script_files
@@ -164,6 +165,19 @@ def _shown(path: Path, base: Path) -> Path:
         return path.relative_to(base)
     except ValueError:
         return path
+
+
+def _misnamed(folder: Path, base: Path) -> list[Problem]:
+    """Files the bot would silently leave out: only `.yaml` is read, so `.yml` is an error."""
+    return [
+        Problem(
+            _shown(path, base),
+            1,
+            f"`{path.name}` is not read: the bot reads only files whose names end in .yaml",
+            f"rename it to `{path.stem}.yaml`.",
+        )
+        for path in sorted(folder.glob("*.yml"))
+    ]
 
 
 def _load_facts(
