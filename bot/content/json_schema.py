@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from bot.content.models import AcuteFile, ScriptFile, WordsFile
@@ -21,7 +22,8 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "dialogues.schema.j
 
 def dialogue_schema() -> dict[str, Any]:
     """One schema for every file in dialogues/<lang>/: a script, acute.yaml or words.yaml."""
-    models = [(ScriptFile, "validation"), (AcuteFile, "validation"), (WordsFile, "validation")]
+    files: list[type[BaseModel]] = [ScriptFile, AcuteFile, WordsFile]
+    models: list[tuple[type[BaseModel], Literal["validation"]]] = [(model, "validation") for model in files]
     refs, definitions = models_json_schema(models, ref_template="#/$defs/{model}")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
