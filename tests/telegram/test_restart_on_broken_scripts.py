@@ -5,14 +5,12 @@ Not marked slow: the kept versions are files, the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.conftest import ROOT
 from tests.support.fake_bot_api import FakeBotApi
 from tests.telegram.serving import Served, serving
 from tests.telegram.test_live_reload import edit, health, wait_for_health
@@ -25,17 +23,10 @@ async def fake() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-@pytest.fixture
-def dialogues(tmp_path: Path) -> Path:
-    """An editable copy of the shipped scripts."""
-    target = tmp_path / "dialogues"
-    shutil.copytree(ROOT / "dialogues", target)
-    return target
-
-
 async def test_a_restart_on_a_broken_file_serves_the_last_good_version(
-    fake: FakeBotApi, tmp_path: Path, dialogues: Path
+    fake: FakeBotApi, tmp_path: Path, dialogues_copy: Path
 ) -> None:
+    dialogues = dialogues_copy
     kari = fake.add_user("Kari")
     script = dialogues / "nb" / "om.yaml"
     run = tmp_path / "run"
