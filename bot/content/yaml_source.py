@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,11 @@ class YamlDocument:
     lines: dict[Path_, Located] = field(default_factory=dict)
     source: str = ""
     """The file's text, to show an offending line under a problem."""
+
+    @cached_property
+    def source_lines(self) -> list[str]:
+        """The file's lines, split once (every unquoted value is checked against its line)."""
+        return self.source.splitlines()
 
     def excerpt(self, line: int, needle: str = "") -> tuple[str, int] | None:
         """Line `line` as written, with the column of `needle` in it (or of its first non-blank)."""
@@ -219,7 +225,7 @@ def _syntax_problem(shown: Path, source: str, exc: yaml.MarkedYAMLError) -> Prob
 def _cut_by_hash(node: ScalarNode, doc: YamlDocument) -> list[Problem]:
     """An unquoted value followed by `#word` on its line: YAML cut the text there."""
     end = node.end_mark
-    lines = doc.source.splitlines()
+    lines = doc.source_lines
     if end.line >= len(lines):
         return []
     cut = CUT_BY_HASH.match(lines[end.line][end.column :])
