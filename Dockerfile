@@ -48,6 +48,7 @@ ENV PATH="/app/.venv/bin:$PATH" \
     DIALOGUES_DIR=/app/dialogues \
     LOCALES_DIR=/app/locales \
     DATABASE_URL=sqlite:////data/balansebot.db \
+    KEPT_SCRIPTS_DIR=/data/kept-scripts \
     PSEUDONYM_KEY_FILE=/run/secrets/pseudonym_key
 # Numeric, so runtimes that check runAsNonRoot can see it is not root.
 USER 10001:10001

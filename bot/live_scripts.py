@@ -16,8 +16,10 @@ from pathlib import Path
 
 from watchfiles import awatch
 
-from bot.content.loader import load_scripts
+from bot.content.kept_versions import KeptVersions
+from bot.content.loader import LoadResult, load_scripts
 from bot.content.problems import Problem
+from bot.content.scripts import Scripts
 from bot.engine.engine import Engine
 from bot.engine.lead_form import engine_for
 from bot.i18n import Catalogs
@@ -57,13 +59,18 @@ class LiveScripts:
         dialogues_dir: Path,
         catalogs: Catalogs,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        kept: KeptVersions | None = None,
     ) -> None:
         self.engine = engine
         self.dialogues_dir = dialogues_dir
         self.catalogs = catalogs
+        self.kept = kept
+        """Where every version that went live is kept, to fall back on at the next start."""
         self.loaded_at = clock()
         self.refused: Refusal | None = None
         """The latest refused version, until a good one is saved."""
+        self.found_at_start: tuple[Problem, ...] = ()
+        """Every problem (warnings too) the folder had when it was first loaded."""
         self._clock = clock
         self._listeners: list[Listener] = []
         self._lock = asyncio.Lock()
@@ -103,6 +110,8 @@ class LiveScripts:
         self.engine = engine_for(result.scripts, self.engine)
         self.loaded_at = self._clock()
         log.info("scripts reloaded: version %s replaces %s", self.version, previous)
+        if self.kept is not None:
+            self.kept.keep(result.scripts, self.dialogues_dir)
         return ReloadOutcome("reloaded", self.version, tuple(result.errors))
 
     async def watch(self, stop: asyncio.Event | None = None) -> None:
@@ -120,3 +129,39 @@ class LiveScripts:
             except Exception:
                 # A bug in loading must not end live reload for the life of the process; it is logged.
                 log.exception("reloading the scripts failed; still serving version %s", self.version)
+
+
+def start_live(
+    dialogues_dir: Path,
+    catalogs: Catalogs,
+    kept: KeptVersions,
+    make_engine: Callable[[Scripts], Engine],
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> LiveScripts | LoadResult:
+    """The live scripts at start: the folder's, or the last kept version while the folder is broken.
+
+    Returns the folder's failed LoadResult only when no good version was ever kept (nothing to serve).
+    """
+    result = load_scripts(dialogues_dir, catalogs)
+    if result.scripts is not None:
+        kept.keep(result.scripts, dialogues_dir)
+        live = LiveScripts(make_engine(result.scripts), dialogues_dir, catalogs, clock, kept)
+        live.found_at_start = tuple(result.problems)
+        return live
+    fallback = kept.latest()
+    last_good = load_scripts(fallback, catalogs).scripts if fallback is not None else None
+    if last_good is None:
+        return result
+    live = LiveScripts(make_engine(last_good), dialogues_dir, catalogs, clock, kept)
+    errors = tuple(result.errors)
+    live.refused = Refusal(clock(), errors)
+    live.found_at_start = tuple(result.problems)
+    log.error(
+        "the scripts in %s were refused at start; serving the last good version %s (kept in %s) "
+        "until they are fixed. Problems:\n%s",
+        dialogues_dir,
+        live.version,
+        fallback,
+        "\n".join(str(p) for p in errors),
+    )
+    return live

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,9 +18,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_BOT_API = "https://api.telegram.org/bot"
 WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram delivers webhooks to
 TOKEN_PATTERN = re.compile(r"^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$")
+# The words of .env.example's placeholder (and of the usual ones in guides): never in a real token.
+PLACEHOLDER_TOKEN = re.compile(r"replace|botfather|example", re.IGNORECASE)
 # What Telegram accepts as secret_token (1-256 of these), at least 32 long: with the secret anyone can
 # forge updates for any chat (a /slett deleting someone's messages), so it must not be guessable.
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+# Secrets that may come from a file instead (`BOT_TOKEN_FILE=/run/secrets/bot_token`), as Docker's
+# images do; the variable itself wins when both are set. PSEUDONYM_KEY_FILE has its own checks.
+SECRET_FILE_FIELDS = ("bot_token", "webhook_secret", "smtp_password", "metrics_token")
+SECRETS_DIR = Path("/run/secrets")  # compose and Docker secrets: a file per setting, named as it is
 METRICS_TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")  # a bearer token (RFC 6750)
 
 
@@ -52,7 +58,21 @@ class DatabaseSettings(BaseSettings):
         return value
 
 
-class ServeSettings(ContentSettings, DatabaseSettings):
+class KeptScriptsSettings(DatabaseSettings):
+    """Where every version of the scripts that went live is kept (bot/content/kept_versions.py)."""
+
+    kept_scripts_dir: Path | None = None
+
+    @property
+    def kept_scripts(self) -> Path:
+        """KEPT_SCRIPTS_DIR, or `kept-scripts/` beside the SQLite database (else in the current folder)."""
+        if self.kept_scripts_dir is not None:
+            return self.kept_scripts_dir
+        database = sqlite_path(self.database_url)
+        return (database.parent if database is not None else Path()) / "kept-scripts"
+
+
+class ServeSettings(ContentSettings, KeptScriptsSettings):
     """Everything `balansebot serve` needs; see .env.example and the README."""
 
     bot_token: SecretStr
@@ -67,6 +87,10 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     webhook_secret: SecretStr | None = None
     pseudonym_key: SecretStr | None = None
     pseudonym_key_file: Path | None = None
+    bot_token_file: Path | None = None
+    webhook_secret_file: Path | None = None
+    smtp_password_file: Path | None = None
+    metrics_token_file: Path | None = None
     max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
     # PostgreSQL connections per process: the turns share one, a chat another replica holds waits
     # on one of its own, and lead delivery, statistics and expiry take one now and then. At start
@@ -124,9 +148,25 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     flood_burst: int = Field(default=10, ge=0, le=10_000)
     flood_per_second: float = Field(default=1.0, ge=0, le=1_000)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, given: Any) -> Any:
+        """Fill BOT_TOKEN and the other secrets from the files their `*_FILE` variables name."""
+        if not isinstance(given, dict):
+            return given
+        for name in SECRET_FILE_FIELDS:
+            path = given.get(f"{name}_file")
+            if path and not given.get(name):
+                given[name] = read_secret_file(f"{name.upper()}_FILE", Path(path))
+        return given
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if PLACEHOLDER_TOKEN.search(value.get_secret_value()):
+            raise ValueError(
+                "is still the placeholder from .env.example; put the token from @BotFather there"
+            )
         if not TOKEN_PATTERN.match(value.get_secret_value()):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value
@@ -214,6 +254,21 @@ class ServeSettings(ContentSettings, DatabaseSettings):
         if self.pseudonym_key is None:
             raise RuntimeError("settings were not validated")  # the validator always sets it
         return self.pseudonym_key.get_secret_value().encode()
+
+
+def read_secret_file(variable: str, path: Path) -> str:
+    """A secret's file, without its trailing newline; ValueError names the variable, never the content."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(f"{variable} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{variable} {path} cannot be read ({type(error).__name__})") from None
+
+
+def serve_settings() -> ServeSettings:
+    """ServeSettings from the environment, .env, `*_FILE` files and /run/secrets (when it exists)."""
+    return ServeSettings(_secrets_dir=SECRETS_DIR if SECRETS_DIR.is_dir() else None)
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
+from bot.content.kept_versions import KeptVersions
 from bot.content.loader import LoadResult, load_scripts
+from bot.content.scripts import Scripts
 from bot.engine.engine import Engine
 from bot.engine.form_dialogue import LeadChannels
 from bot.engine.lead_form import LeadFormEngine
 from bot.i18n import Catalogs
+from bot.live_scripts import LiveScripts, start_live
 from bot.settings import ContentSettings
 
 
@@ -36,13 +41,35 @@ def engine_or_exit(
     """
     result, catalogs = load(dialogues)
     if result.scripts is None:
-        for problem in result.errors:
-            print(problem, file=sys.stderr)
-        print(
-            f"\nThe scripts have {len(result.errors)} error(s); run `balansebot check` after fixing them.",
-            file=sys.stderr,
-        )
-        raise SystemExit(1)
+        exit_with_errors(result)
+    return engine_maker(catalogs, lead_form=lead_form, channels=channels)(result.scripts)
+
+
+def engine_maker(
+    catalogs: Catalogs, *, lead_form: bool = False, channels: LeadChannels | None = None
+) -> Callable[[Scripts], Engine]:
+    """How an engine is made on a version of the scripts (see `engine_or_exit`)."""
     if channels is not None:
-        return LeadFormEngine(result.scripts, catalogs, channels=channels)
-    return Engine(result.scripts, catalogs, lead_form=lead_form)
+        return lambda scripts: LeadFormEngine(scripts, catalogs, channels=channels)
+    return lambda scripts: Engine(scripts, catalogs, lead_form=lead_form)
+
+
+def live_or_exit(
+    dialogues_dir: Path, catalogs: Catalogs, kept: Path, make_engine: Callable[[Scripts], Engine]
+) -> LiveScripts:
+    """The live scripts (the last good version while the folder is broken), or exit if none was ever good."""
+    live = start_live(dialogues_dir, catalogs, KeptVersions(kept), make_engine)
+    if isinstance(live, LoadResult):
+        exit_with_errors(live)
+    return live
+
+
+def exit_with_errors(result: LoadResult) -> NoReturn:
+    """Print the errors and exit 1."""
+    for problem in result.errors:
+        print(problem, file=sys.stderr)
+    print(
+        f"\nThe scripts have {len(result.errors)} error(s); run `balansebot check` after fixing them.",
+        file=sys.stderr,
+    )
+    raise SystemExit(1)

@@ -11,10 +11,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.content.loader import load_scripts
-from bot.engine.engine import Engine
+from bot.commands.common import engine_maker, live_or_exit
 from bot.i18n import Catalogs
-from bot.live_scripts import LiveScripts
 from bot.settings import describe_settings_error
 from bot.staff.preview.app import create_app
 from bot.staff.preview.settings import PreviewSettings
@@ -48,16 +46,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     catalogs = Catalogs.load(settings.locales_dir)
-    result = load_scripts(settings.dialogues_dir, catalogs)
-    if result.scripts is None:
-        for problem in result.errors:
-            print(problem, file=sys.stderr)
-        print("\nThe scripts have errors; fix them and start the preview again.", file=sys.stderr)
-        return 1
     # The form is shown so staff can try it; the preview never delivers what is typed into it.
-    engine = Engine(result.scripts, catalogs, lead_form=True)
-    live = LiveScripts(engine, settings.dialogues_dir, catalogs)
-    app = create_app(settings, live, StatusBoard(live, result.errors))
+    make_engine = engine_maker(catalogs, lead_form=True)
+    live = live_or_exit(settings.dialogues_dir, catalogs, settings.kept_scripts, make_engine)
+    app = create_app(settings, live, StatusBoard(live, live.found_at_start))
     url = f"http://{settings.host}:{settings.port}/"
     try:
         web.run_app(

@@ -6,14 +6,17 @@ import argparse
 import asyncio
 import os
 import sys
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.error import InvalidToken, NetworkError
 
-from bot.commands.common import engine_or_exit
-from bot.live_scripts import LiveScripts
+from bot.commands.common import engine_maker, live_or_exit
+from bot.i18n import Catalogs
 from bot.logs import configure_logging
-from bot.settings import ServeSettings, describe_settings_error
-from bot.storage.database import ConnectionBudgetError, restrict_sqlite_files
+from bot.settings import ServeSettings, describe_settings_error, serve_settings
+from bot.storage.database import ConnectionBudgetError, database_unreachable, restrict_sqlite_files
 from bot.telegram.webapp import serve
 
 SHUTDOWN_SECONDS = 8.0  # finish in-flight updates, within the 10 s a container stop allows
@@ -29,7 +32,7 @@ def run(_args: argparse.Namespace) -> int:
     """Validate settings and scripts, then serve until SIGTERM or Ctrl-C."""
     os.umask(0o077)  # the database, its WAL and anything else written: the owner's alone
     try:
-        settings = ServeSettings()
+        settings = serve_settings()
     except ValidationError as error:
         print(f"balansebot: {describe_settings_error(error)}", file=sys.stderr)
         return 2
@@ -38,11 +41,38 @@ def run(_args: argparse.Namespace) -> int:
         "PTB_TIMEDELTA", "true"
     )  # PTB 22: timedelta retry_after, without a warning each time
     restrict_sqlite_files(settings.database_url)
-    engine = engine_or_exit(settings.dialogues_dir, channels=settings.lead_channels)
-    live = LiveScripts(engine, settings.dialogues_dir, engine.catalogs)
+    catalogs = Catalogs.load(settings.locales_dir)
+    make_engine = engine_maker(catalogs, channels=settings.lead_channels)
+    live = live_or_exit(settings.dialogues_dir, catalogs, settings.kept_scripts, make_engine)
     try:
-        asyncio.run(serve(settings, live, engine.catalogs, shutdown_seconds=SHUTDOWN_SECONDS))
-    except ConnectionBudgetError as error:
-        print(f"balansebot: {error}", file=sys.stderr)
-        return 2
+        asyncio.run(serve(settings, live, catalogs, shutdown_seconds=SHUTDOWN_SECONDS))
+    except Exception as error:
+        stopped = why_it_stopped(error, settings)
+        if stopped is None:
+            raise
+        code, line = stopped
+        print(f"balansebot: {line}", file=sys.stderr)
+        return code
     return 0
+
+
+def why_it_stopped(error: Exception, settings: ServeSettings) -> tuple[int, str] | None:
+    """The exit code and one line for an operator, for a failure with a known cause (never a secret)."""
+    if isinstance(error, ConnectionBudgetError):
+        return 2, str(error)
+    if isinstance(error, InvalidToken):
+        return 2, (
+            "Telegram rejected BOT_TOKEN; copy the token again from @BotFather (/mybots → API Token) "
+            "into BOT_TOKEN"
+        )
+    if isinstance(error, NetworkError):  # getMe, setWebhook or setMyCommands before the first update
+        reason = str(error).replace(settings.bot_token.get_secret_value(), "<BOT_TOKEN>")
+        host = urlsplit(settings.bot_api_url).netloc
+        return (
+            1,
+            f"the Bot API at {host} cannot be reached ({reason}); "
+            "check the network, BOT_API_URL and HTTPS_PROXY",
+        )
+    if isinstance(error, SQLAlchemyError):
+        return 1, database_unreachable(error)
+    return None

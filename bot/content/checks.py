@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.content import telegram_html
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 MAX_TEXT = 4096
 LONG_TEXT = 1000
 _URL_SCHEMES = re.compile(r"^(https?|tg)://\S+$")
+SIMILAR_FACT = 0.8  # difflib ratio: lawyerz → lawyers (0.86), but not lawyers → name
 
 
 def check_language(
@@ -155,6 +156,7 @@ def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
                         )
                     )
                     continue
+                problems.extend(_same_buttons(item, index, lang, node, original))
                 current = original.fingerprint()
                 if node.translated_from != current:
                     line = item.doc.line_of(
@@ -185,6 +187,26 @@ def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _same_buttons(item: LoadedFile, index: int, lang: str, node: Node, original: Node) -> list[Problem]:
+    """A translation has the Bokmål node's buttons, in its order: the same gotos, links where it has links."""
+
+    def shape(buttons: Sequence[Button]) -> list[str]:
+        return [b.goto or "(link)" for b in buttons]
+
+    if shape(node.buttons) == shape(original.buttons):
+        return []
+    wanted = ", ".join(f"`{target}`" for target in shape(original.buttons)) or "no buttons"
+    return [
+        Problem(
+            item.doc.path,
+            item.doc.line_of(("nodes", index, "buttons" if node.buttons else "id")),
+            f"the {lang} translation of `{node.id}` has other buttons than the Bokmål node",
+            f"give it the Bokmål node's buttons in the same order, leading to {wanted}.",
+            "warning",  # as a stale translation: Bokmål is edited first, the translations follow
+        )
+    ]
 
 
 def _check_command(
@@ -312,12 +334,7 @@ def _check_placeholders(
     problems = []
     for offset, key in placeholders(template):
         if key not in facts.values and key not in DYNAMIC_FACTS:
-            close = difflib.get_close_matches(key, list(facts.values), n=1)
-            hint = (
-                f"did you mean {{{close[0]}}}?"
-                if close
-                else "add it to dialogues/facts.yaml, or fix the name."
-            )
+            hint = _missing_fact_hint(key, facts)
             problems.append(
                 Problem(
                     doc.path,
@@ -346,6 +363,27 @@ def _check_auto_delete(
             f"choose at most {window}h, e.g. `auto_delete: 24h`.",
         )
     ]
+
+
+def _missing_fact_hint(key: str, facts: Facts) -> str:
+    """A likely typo of a fact in the same group, or else: put the fact (back) in facts.yaml.
+
+    Only a near-identical name is suggested: the closest other fact of a group is usually another
+    fact altogether ({hotline.name} for a deleted {hotline.lawyers}), and a wrong one would be shown.
+    """
+    group, _, name = key.rpartition(".")
+    siblings = [k.rpartition(".")[2] for k in facts.values if k.rpartition(".")[0] == group]
+    close = difflib.get_close_matches(name, siblings, n=1, cutoff=SIMILAR_FACT)
+    if close:
+        return f"did you mean {{{group + '.' if group else ''}{close[0]}}}?"
+    typo = difflib.get_close_matches(key, list(facts.values), n=1, cutoff=SIMILAR_FACT + 0.1)
+    if typo:  # the group misspelt: {hotlin.phone}
+        return f"did you mean {{{typo[0]}}}?"
+    under = f" under `{group.rpartition('.')[2]}:`" if group else ""
+    return (
+        f"put `{name}:` back{under} in dialogues/facts.yaml (version control has its old value), "
+        f"or remove {{{key}}} from this text."
+    )
 
 
 def _check_url(
@@ -413,9 +451,10 @@ def _check_reachable(
             Problem(
                 doc.path,
                 doc.line_of(("nodes", index)),
-                f"nothing leads to node `{node_id}`",
+                f"nothing leads to node `{node_id}` yet (nobody can reach it)",
                 f"add a button with `goto: {node_id}` to another node, give it `phrases:` "
                 "people might type, or remove it.",
+                "warning",  # a half-finished edit is saved and served; the new node waits for its link
             )
         )
     return problems

@@ -100,6 +100,7 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
         before = len(problems)
         script_files = sorted(lang_dir.glob("*.yaml"))
         files.extend(script_files)
+        problems.extend(_misnamed(lang_dir, base))
         loaded = [
             f
             for p in script_files
@@ -144,7 +145,7 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
         lang: _render_language(lang, loaded, acute, vocabularies[lang], facts, catalogs)
         for lang, (loaded, acute) in parsed.items()
     }
-    return LoadResult(Scripts(languages, facts, _version(files), tuple(files)), problems)
+    return LoadResult(Scripts(languages, facts, script_version(files), tuple(files)), problems)
 
 
 def load_or_raise(dialogues_dir: Path, catalogs: Catalogs) -> Scripts:
@@ -165,6 +166,19 @@ def _shown(path: Path, base: Path) -> Path:
         return path.relative_to(base)
     except ValueError:
         return path
+
+
+def _misnamed(folder: Path, base: Path) -> list[Problem]:
+    """Files the bot would silently leave out: only `.yaml` is read, so `.yml` is an error."""
+    return [
+        Problem(
+            _shown(path, base),
+            1,
+            f"`{path.name}` is not read: the bot reads only files whose names end in .yaml",
+            f"rename it to `{path.stem}.yaml`.",
+        )
+        for path in sorted(folder.glob("*.yml"))
+    ]
 
 
 def _load_facts(
@@ -304,7 +318,8 @@ def _render_language(
     )
 
 
-def _version(files: list[Path]) -> str:
+def script_version(files: list[Path]) -> str:
+    """The version id of the scripts read from `files`: a hash of their names and contents."""
     digest = hashlib.sha256()
     for path in sorted(files):
         if path.exists():

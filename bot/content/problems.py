@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -16,9 +16,16 @@ class Problem:
     message: str
     hint: str
     severity: Literal["error", "warning"] = "error"
+    excerpt: tuple[str, int] | None = field(default=None, compare=False)
+    """The offending line as written, and the column (0-based) a caret points at under it."""
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.severity}: {self.message}\n    fix: {self.hint}"
+        shown = f"{self.path}:{self.line}: {self.severity}: {self.message}\n"
+        if self.excerpt is not None:
+            text, column = self.excerpt
+            number = str(self.line)
+            shown += f"    {number} | {text}\n    {' ' * len(number)} | {' ' * column}^\n"
+        return shown + f"    fix: {self.hint}"
 
 
 class ScriptError(Exception):

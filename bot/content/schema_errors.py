@@ -10,6 +10,9 @@ from pydantic_core import ErrorDetails
 from bot.content.problems import Problem
 from bot.content.yaml_source import YamlDocument
 
+# What word processors and phones type for quotes; YAML only knows " and '.
+CURLY_QUOTES = ("\u201c", "\u201d", "\u201e", "\u2018", "\u2019", "\u201a")
+
 
 def schema_problems(
     doc: YamlDocument, error: ValidationError, model: type[BaseModel], prefix: tuple[str | int, ...] = ()
@@ -25,6 +28,16 @@ def _one(
     where = _describe(loc)
     kind = detail["type"]
     line = doc.line_of(loc)
+    given = detail.get("input")
+    if isinstance(given, str) and given[:1] in CURLY_QUOTES:
+        straight = given.strip("".join(CURLY_QUOTES))
+        return Problem(
+            doc.path,
+            line,
+            f"{where} is in curly quotes ({given}), which YAML does not read as quotes",
+            f'write it with straight quotes: "{straight}".',
+            excerpt=doc.excerpt(line, given[0]),
+        )
     if kind == "missing":
         return Problem(doc.path, line, f"{where} is missing", f"add `{loc[-1]}:` here.")
     if kind == "extra_forbidden":

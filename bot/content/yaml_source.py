@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from yaml.scanner import Scanner
 from bot.content.problems import Problem
 
 Path_ = tuple[str | int, ...]
+NBSP = "\u00a0"
+# `text: Del historien #metoo` — YAML reads ` #` as a comment and drops it; a comment staff meant has
+# a space after `#`, a hashtag or a number (#1) has none.
+CUT_BY_HASH = re.compile(r"^\s+(#[^\s#].*)$")
 
 
 class _PlainResolver(BaseResolver):
@@ -67,6 +72,17 @@ class YamlDocument:
     path: Path
     data: Any
     lines: dict[Path_, Located] = field(default_factory=dict)
+    source: str = ""
+    """The file's text, to show an offending line under a problem."""
+
+    @cached_property
+    def source_lines(self) -> list[str]:
+        """The file's lines, split once (every unquoted value is checked against its line)."""
+        return self.source.splitlines()
+
+    def excerpt(self, line: int, needle: str = "") -> tuple[str, int] | None:
+        """Line `line` as written, with the column of `needle` in it (or of its first non-blank)."""
+        return excerpt(self.source, line, needle)
 
     def line_of(self, loc: Path_) -> int:
         """The line of the deepest known value on `loc` (1-based)."""
@@ -107,7 +123,11 @@ def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Pr
             f"the file contains the invisible control character U+{exc.character:04X}",
             "delete it (retype the line if you cannot see it); YAML does not allow control characters.",
         )
-    doc = YamlDocument(shown, None)
+    pasted = _indented_with_nbsp(shown, source)
+    if pasted is not None:
+        loader.dispose()
+        return pasted
+    doc = YamlDocument(shown, None, source=source)
     duplicate: list[Problem] = []
     try:
         root = loader.get_single_node()
@@ -115,14 +135,7 @@ def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Pr
             return doc
         doc.data = _convert(root, (), doc, loader, duplicate)
     except yaml.MarkedYAMLError as exc:  # a syntax error, or a tag like !!python/object
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        return Problem(
-            shown,
-            line,
-            f"this is not valid YAML: {exc.problem or exc.context}",
-            _yaml_hint(str(exc.problem or "")),
-        )
+        return _syntax_problem(shown, source, exc)
     except yaml.YAMLError as exc:
         return Problem(shown, 1, f"this is not valid YAML: {exc}", "check the indentation.")
     except RecursionError:
@@ -141,17 +154,93 @@ def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Pr
     return doc
 
 
-def _yaml_hint(problem: str) -> str:
-    if "mapping values are not allowed" in problem:
-        return (
-            "a line has a `:` in a value; put the whole value in quotes, "
-            "or use `text: |` and write the text on the lines below."
+def excerpt(source: str, line: int, needle: str = "") -> tuple[str, int] | None:
+    """Line `line` (1-based) of `source`, and the column of `needle` in it (else its first non-blank)."""
+    lines = source.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1]
+    found = text.find(needle) if needle else -1
+    return text, found if found >= 0 else len(text) - len(text.lstrip())
+
+
+def _indented_with_nbsp(shown: Path, source: str) -> Problem | None:
+    """A line indented with a non-breaking space (pasted from Word or a web page): YAML sees no indent there.
+
+    It may even parse, into something else: a button's `goto:` read as more of its text.
+    """
+    for number, text in enumerate(source.splitlines(), start=1):
+        indent = text[: len(text) - len(text.lstrip(" \t" + NBSP))]
+        if NBSP in indent:
+            return Problem(
+                shown,
+                number,
+                "this line is indented with a non-breaking space, which YAML does not count as a space",
+                "delete the blank space at the start of the line and indent it again with the space bar.",
+                excerpt=(text, indent.index(NBSP)),
+            )
+    return None
+
+
+def _syntax_problem(shown: Path, source: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """A YAML syntax error in plain words, at the line staff must change, with a caret under it."""
+    problem = str(exc.problem or "")
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    column = mark.column if mark is not None else 0
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        start = exc.context_mark  # where the quote opened: PyYAML reports where the file ended
+        quote = source[start.index] if start.index < len(source) else '"'
+        return Problem(
+            shown,
+            start.line + 1,
+            f"the text that starts with {quote} here has no closing {quote}",
+            f"end the text with {quote} on the same line, or remove the {quote} at its start.",
+            excerpt=(source.splitlines()[start.line], start.column),
         )
-    if "found character '\\t'" in problem or "tab" in problem:
-        return "YAML does not allow tabs for indentation; use spaces."
-    if "expected <block end>" in problem or "did not find expected" in problem:
-        return "check that this line is indented like its neighbours (spaces only)."
-    return "check the indentation and quotes on this line and the one above."
+    if "mapping values are not allowed" in problem:
+        message = "a `:` in this text makes YAML read it as a new key"
+        hint = 'put the whole text in quotes ("…"), or write `text: |` and the text on the lines below.'
+    elif "found character '\\t'" in problem or "tab" in problem:
+        message = "this line is indented with a tab"
+        hint = "YAML allows only spaces for indentation; replace the tab with spaces."
+    elif (
+        "expected <block end>" in problem
+        or "did not find expected" in problem
+        or "expected <block" in problem
+    ):
+        message = "this line is not indented like the lines it belongs with"
+        hint = (
+            "give it as many spaces at the start as its neighbours: every button's `- text:` lines up "
+            "under the others, and `goto:` under its `text:`."
+        )
+    else:
+        message = f"this is not valid YAML ({problem or exc.context})"
+        hint = "check the indentation and the quotes on this line and the one above."
+    lines = source.splitlines()
+    shown_line = (lines[line - 1], column) if 1 <= line <= len(lines) else None
+    return Problem(shown, line, message, hint, excerpt=shown_line)
+
+
+def _cut_by_hash(node: ScalarNode, doc: YamlDocument) -> list[Problem]:
+    """An unquoted value followed by `#word` on its line: YAML cut the text there."""
+    end = node.end_mark
+    lines = doc.source_lines
+    if end.line >= len(lines):
+        return []
+    cut = CUT_BY_HASH.match(lines[end.line][end.column :])
+    if cut is None:
+        return []
+    whole = f"{node.value} {cut.group(1)}".strip()
+    return [
+        Problem(
+            doc.path,
+            end.line + 1,
+            f"the text stops before `{cut.group(1)}`: YAML reads ` #` as the start of a comment",
+            f'put the whole text in quotes: "{whole}"',
+            excerpt=(lines[end.line], end.column + cut.start(1)),
+        )
+    ]
 
 
 def _convert(node: Node, loc: Path_, doc: YamlDocument, loader: _Loader, problems: list[Problem]) -> Any:
@@ -159,6 +248,8 @@ def _convert(node: Node, loc: Path_, doc: YamlDocument, loader: _Loader, problem
     if isinstance(node, ScalarNode):
         block = first_line + 1 if node.style in ("|", ">") else None
         doc.lines[loc] = Located(first_line, block)
+        if node.style is None:
+            problems.extend(_cut_by_hash(node, doc))
         return loader.construct_object(node, deep=True)
     doc.lines[loc] = Located(first_line)
     if isinstance(node, SequenceNode):

@@ -51,6 +51,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def database_unreachable(error: Exception) -> str:
+    """One line for an operator on why the database could not be used (never the URL's password)."""
+    reason = getattr(error, "orig", None) or error  # the driver's own words, without SQLAlchemy's SQL
+    first = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    return (
+        f"the database cannot be used ({first}); check that it is running and that DATABASE_URL "
+        "names it (host, port, database, user and password)"
+    )
+
+
 def restrict_sqlite_files(url: str) -> None:
     """Keep an SQLite database and its folder to the owner (0600 files, 0700 folder).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -14,7 +15,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def alembic_config(database_url: str) -> Config:
     """An Alembic config for `database_url`, without an alembic.ini on disk."""
-    config = Config()
+    config = Config(stdout=sys.stdout)  # the stdout of now, not of when Alembic was imported
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", sync_url(database_url).render_as_string(hide_password=False))
     return config

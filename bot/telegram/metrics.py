@@ -30,7 +30,7 @@ from prometheus_client import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.live_scripts import ReloadOutcome
+from bot.live_scripts import LiveScripts, ReloadOutcome
 
 log = logging.getLogger(__name__)
 # From a cached /start (about a millisecond) to a reply held up by Telegram's retries (seconds).
@@ -92,6 +92,12 @@ class BotMetrics:
             "balansebot_script_reloads",
             "Reloads of the dialogue scripts, by outcome (reloaded, unchanged, refused).",
             ["outcome"],
+            registry=registry,
+        )
+        self.scripts_refused = Gauge(
+            "balansebot_scripts_refused",
+            "1 while the dialogue files on disk are refused (broken) and the last good version is "
+            "served instead, 0 when the files being served are the ones on disk.",
             registry=registry,
         )
         self.outbox_depth = Gauge(
@@ -165,6 +171,10 @@ class BotMetrics:
     def count_reload(self, outcome: ReloadOutcome) -> None:
         """A `LiveScripts` listener: count the reload's outcome."""
         self.script_reloads.labels(outcome=outcome.status).inc()
+
+    def watch_scripts(self, live: LiveScripts) -> None:
+        """Read whether the scripts on disk are refused from `live` on every scrape."""
+        self.scripts_refused.set_function(lambda: 0 if live.refused is None else 1)
 
     def watch_outbox(self, depth: DepthSource, channels: Sequence[str]) -> None:
         """Read the outbox's depth per channel from `depth` on every scrape."""

@@ -134,6 +134,7 @@ async def running_bot(
             staff_chat_id=settings.staff_chat_id,
         )
         scripts.subscribe(metrics.count_reload)
+        metrics.watch_scripts(scripts)
 
         async def start(work: Coroutine[Any, Any, None], name: str) -> None:
             await parts.enter_async_context(_running(work, name))

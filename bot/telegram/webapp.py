@@ -44,6 +44,8 @@ async def healthz(request: web.Request) -> web.Response:
     if live.refused is not None:
         scripts["refused_at"] = live.refused.at.isoformat()
         scripts["refused_errors"] = len(live.refused.problems)
+        # Where to look, as `balansebot check` names it; the last good version serves meanwhile.
+        scripts["refused_where"] = [f"{p.path.as_posix()}:{p.line}" for p in live.refused.problems[:10]]
     body = {"status": "ok" if healthy else "unavailable", "scripts": scripts}
     return web.json_response(body, status=200 if healthy else 503)
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot.commands.serve import SHUTDOWN_SECONDS
-from bot.settings import ServeSettings
+from bot.settings import SECRETS_DIR, ServeSettings
 from tests.conftest import ROOT
 from tests.deploy import compose
 from tests.deploy.dockerfile import final_stage, seconds
@@ -230,8 +230,37 @@ def test_compose_config_with_the_dialogues_override(tmp_path: Path) -> None:
     """The override adds a read-only bind mount of ./dialogues at /app/dialogues."""
     result = config(project(tmp_path, VARIABLES), "deploy/compose.dialogues.yaml")
     assert result.returncode == 0 and result.stdout, result.stderr
-    (volume,) = yaml.safe_load(result.stdout)["services"]["bot"]["volumes"]
+    volumes = yaml.safe_load(result.stdout)["services"]["bot"]["volumes"]
+    (volume,) = [v for v in volumes if v["target"] == "/app/dialogues"]
     assert volume["type"] == "bind"
     assert volume["source"] == str(tmp_path / "dialogues")
     assert volume["target"] == "/app/dialogues"
     assert volume["read_only"] is True
+
+
+def test_every_service_rotates_its_log_and_has_limits() -> None:
+    """A chatty day cannot fill the disk, nor one service starve the others of memory."""
+    for name, service in services().items():
+        options = service["logging"]["options"]
+        assert service["logging"]["driver"] == "json-file", name
+        assert options["max-size"] and int(options["max-file"]) >= 2, name
+        limits = service["deploy"]["resources"]["limits"]
+        assert limits["memory"] and limits["cpus"], name
+
+
+def test_the_last_good_scripts_outlive_a_restart() -> None:
+    """KEPT_SCRIPTS_DIR is in the named volume the replicas share, not on a tmpfs."""
+    bot = services()["bot"]
+    kept = final_stage().environment({})["KEPT_SCRIPTS_DIR"]
+    (volume,) = [v for v in bot["volumes"] if kept.startswith(v.split(":")[1] + "/")]
+    assert volume.split(":")[0] in compose.load()["volumes"]
+    assert not any(kept.startswith(t) for t in bot["tmpfs"])
+
+
+def test_secrets_override_names_settings_the_bot_reads() -> None:
+    """Each compose secret is mounted at /run/secrets/<name>, read as the ServeSettings field of that name."""
+    override = yaml.safe_load((ROOT / "deploy" / "compose.secrets.yaml").read_text(encoding="utf-8"))
+    names = override["services"]["bot"]["secrets"]
+    assert set(names) == set(override["secrets"])
+    assert all(name in ServeSettings.model_fields for name in names)
+    assert Path("/run/secrets") == SECRETS_DIR

@@ -413,8 +413,8 @@ MALFORMED = [
     pytest.param(
         "conversations:\n  - name: A\n    steps:\n      - say: hei\n     expect: [x]\n",
         "expect: [x]",
-        "not valid YAML",
-        "indent",
+        "not indented like the lines it belongs with",
+        "as many spaces at the start as its neighbours",
         id="bad-indentation",
     ),
     pytest.param(

@@ -66,6 +66,8 @@ def serve_env(fake: FakeBotApi, data: Path, port: int, *, webhook: bool, **extra
         "BOT_TOKEN": fake.token,
         "BOT_API_URL": fake.base_url,
         "DATABASE_URL": serve_database_url(data),
+        # Beside the data, also on PostgreSQL (where the default is the current folder: the checkout).
+        "KEPT_SCRIPTS_DIR": str(data / "kept-scripts"),
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "DEBUG",  # the privacy tests grep the most talkative logs

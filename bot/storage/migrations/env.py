@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
@@ -14,8 +16,7 @@ MIGRATION_LOCK_ID = 0x6261_6C61  # "bala"
 
 def run_migrations_online() -> None:
     """Upgrade the database named in the Alembic config."""
-    url = context.config.get_main_option("sqlalchemy.url")
-    assert url is not None  # noqa: S101 - set by bot.storage.migrate
+    url = context.config.get_main_option("sqlalchemy.url") or _url_from_environment()
     engine = create_engine(url)
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
@@ -36,4 +37,14 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _url_from_environment() -> str:
+    """DATABASE_URL (or .env) when run from alembic.ini; `balansebot migrate` passes the URL itself."""
+    from bot.settings import DatabaseSettings  # only here: the bot's own runs never need it
+    from bot.storage.database import sync_url
+
+    return sync_url(DatabaseSettings().database_url).render_as_string(hide_password=False)
+
+
+if context.config.config_file_name is not None:  # alembic.ini: its logging, as Alembic's CLI does
+    fileConfig(context.config.config_file_name, disable_existing_loggers=False)
 run_migrations_online()
