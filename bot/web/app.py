@@ -198,7 +198,6 @@ async def turn(request: web.Request) -> web.Response:
     number = chat.conversations.chat_number(asked.session)
     if not _may_answer(chat, request.remote, number, event):
         raise _error(429, _("Many messages arrived at once. Please wait a few seconds and send it again."))
-    chat.metrics.count_update(WEB_KINDS[asked.event.kind])
     async with chat.order.turn(number):
         started = time.perf_counter()
         try:
@@ -211,8 +210,8 @@ async def turn(request: web.Request) -> web.Response:
             raise _error(status, failed) from None
         finally:
             chat.metrics.update_seconds.observe(time.perf_counter() - started)
-    if answer.replayed:
-        chat.metrics.count_update("web_resent")
+    # Counted like a Telegram update, once answered; a resent message by itself.
+    chat.metrics.count_update("web_resent" if answer.replayed else WEB_KINDS[asked.event.kind])
     replies = [
         {"html": telegram_to_html(reply.text), "buttons": [list(row) for row in page_buttons(reply)]}
         for reply in answer.replies

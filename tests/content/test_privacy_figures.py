@@ -21,7 +21,7 @@ from tests.conftest import Reload
 from tests.content.test_check_broken import edit
 
 LANGUAGES = ("nb", "nn", "en")
-PRIVACY_NODES = ("personvern", "personvern_mer", "slett_info", "slettet")
+PRIVACY_NODES = ("personvern", "personvern_mer", "personvern_nett", "slett_info", "slettet")
 TOKEN = "123456:" + "A" * 35
 
 
