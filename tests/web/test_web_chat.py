@@ -37,12 +37,11 @@ WIDTHS = {"phone": {"width": 375, "height": 740}, "desktop": {"width": 1366, "he
 SECRET_WORDS = "Sjiraffkoden-hemmelig han tok meg på låret etter prøven"
 LIMITED_ADDRESS = "127.0.0.9"  # the per-address limit test's own loopback address
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="the browser tests need Debian's chromium at /usr/bin/chromium"
-    ),
-]
+# Not `slow`: the PostgreSQL pass would repeat the whole module for what tests/web/test_web_conversations.py
+# already shows on PostgreSQL's turns (a resent message answered once).
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="the browser tests need Debian's chromium at /usr/bin/chromium"
+)
 
 
 @dataclass
@@ -238,8 +237,7 @@ def test_a_whole_conversation_by_keyboard_only(site: Site, width: str, tmp_path:
     tab.context.close()
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("how", ["button", "escape"])
+@pytest.mark.parametrize(("how", "width"), [("button", "phone"), ("escape", "desktop")])
 def test_quick_exit_leaves_a_neutral_page_and_nothing_on_the_server(site: Site, width: str, how: str) -> None:
     tab = open_chat(site, width)
     page = tab.page
