@@ -177,6 +177,7 @@ def focus_by_tab(page: Page, selector: str, *, backwards: bool = False, limit: i
 
 def shot(page: Page, name: str, folder: Path) -> None:
     """A screenshot in the test's folder (and in docs/screenshots/ with UPDATE_SCREENSHOTS=1)."""
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot of a scrolled page repeats the sticky header
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -221,6 +222,7 @@ def test_a_whole_conversation_by_keyboard_only(site: Site, width: str, tmp_path:
     page.keyboard.press("Enter")
     expect(page.locator(".message.bot")).to_have_count(5)
     no_violations(site, page, "conversation")
+    shot(page, f"web-chat-{width}-conversation", tmp_path)
     if width == "phone":
         scroll = page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         assert scroll, "no sideways scrolling at 375 px"
@@ -232,7 +234,6 @@ def test_a_whole_conversation_by_keyboard_only(site: Site, width: str, tmp_path:
         ), "320 px at 200 % text: still no sideways scrolling"
         no_violations(site, page, "320 px, 200 % text")
         shot(page, "web-chat-320px-200pct", tmp_path)
-    shot(page, f"web-chat-{width}-conversation", tmp_path)
     assert tab.problems == []
     tab.context.close()
 
