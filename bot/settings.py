@@ -130,6 +130,9 @@ class ServeSettings(ContentSettings, DatabaseSettings):
     # Messages one network address may send: a burst, then this many a second (in memory only).
     web_chat_address_burst: int = Field(default=60, ge=1, le=100_000)
     web_chat_address_per_second: float = Field(default=2.0, gt=0, le=10_000)
+    # Behind a proxy every reader comes from the proxy's address: then the limit reads the address
+    # the proxy added last to X-Forwarded-For (Caddy sets it). Only with a proxy that sets it.
+    web_chat_behind_proxy: bool = False
 
     @field_validator("bot_token")
     @classmethod

@@ -196,7 +196,7 @@ async def turn(request: web.Request) -> web.Response:
         raise _error(503, "starting or stopping; try again")
     _ = chat.catalogs.get(asked.lang).gettext
     number = chat.conversations.chat_number(asked.session)
-    if not _may_answer(chat, request.remote, number, event):
+    if not _may_answer(chat, _address(request), number, event):
         raise _error(429, _("Many messages arrived at once. Please wait a few seconds and send it again."))
     async with chat.order.turn(number):
         started = time.perf_counter()
@@ -218,6 +218,14 @@ async def turn(request: web.Request) -> web.Response:
     ]
     shown = {"replies": replies, "lang": answer.lang, "forgot": answer.forgot, "replayed": answer.replayed}
     return web.json_response(shown, headers=NO_STORE)
+
+
+def _address(request: web.Request) -> str | None:
+    """The reader's network address, for the per-address limit only (in memory, never stored or logged)."""
+    if request.app[SERVE_SETTINGS].web_chat_behind_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        return forwarded or request.remote
+    return request.remote
 
 
 def _may_answer(chat: WebChat, address: str | None, number: int, event: Event) -> bool:
