@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
 from bot.storage.pseudonym import Pseudonymizer
 from tests.conftest import ROOT
@@ -286,10 +286,10 @@ def test_a_reload_resumes_the_conversation_without_a_doubled_answer(site: Site, 
     # The next answer is lost on the way back (the server answered it): the page keeps the message.
     lost: list[str] = []
 
-    def lose_the_answer(route: object) -> None:
-        response = route.fetch()  # type: ignore[attr-defined]
+    def lose_the_answer(route: Route) -> None:
+        response = route.fetch()
         lost.append(response.text())
-        route.abort()  # type: ignore[attr-defined]
+        route.abort()
 
     page.route("**/chat/api/turn", lose_the_answer)
     page.get_by_label("Meldingen din").fill("når er telefonen åpen")
@@ -439,6 +439,12 @@ def test_headers_anonymous_and_strict(site: Site) -> None:
         (b"x" * 40_000, "application/json", 413),
         (b"session=x", "application/x-www-form-urlencoded", 415),
         (b"[" * 100_000, "application/json", 413),
+        (b"[" * 30_000, "application/json", 400),
+        (
+            b'{"session": "' + b"s" * 24 + b'", "turn": "t", "event": {"kind": "text", "value": "hei"}}',
+            "application/json",
+            400,
+        ),
     ],
 )
 def test_broken_requests_get_a_4xx_with_a_reason(
