@@ -26,7 +26,11 @@ function load() {
 }
 
 function save() {
-  sessionStorage.setItem(STORE, JSON.stringify(chat.saved));
+  try {
+    sessionStorage.setItem(STORE, JSON.stringify(chat.saved));
+  } catch (error) {
+    // storage refused (full, or switched off): the chat goes on, only a reload cannot resume it
+  }
 }
 
 /** Random hex from the browser's cryptographic generator (never Math.random). */
