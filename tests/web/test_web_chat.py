@@ -75,7 +75,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         async with (
             FakeBotApi() as fake,
             serving(
-                fake, data, webhook=True, WEB_CHAT="true", WEB_CHAT_EXIT_URL=NEUTRAL, **smtp_env(smtp.port)
+                fake,
+                data,
+                webhook=True,
+                WEB_CHAT="true",
+                WEB_CHAT_EXIT_URL=NEUTRAL,
+                # SQLite always: a PostgreSQL serve database lives one test (tests/conftest.py), this
+                # server the module; test_web_conversations.py runs web turns on PostgreSQL's.
+                DATABASE_URL=f"sqlite:///{data / 'balansebot.db'}",
+                **smtp_env(smtp.port),
             ) as served,
         ):
             stopping = asyncio.Event()
