@@ -38,7 +38,6 @@ class WebAnswer:
     forgot: bool = False
     replayed: bool = False
     """The message was answered before (a resend): these are that answer's replies, not new ones."""
-    nodes: tuple[str, ...] = ()
 
 
 class WebConversations:
@@ -99,7 +98,7 @@ class WebConversations:
                 await turn.finish(replace(stored, state=outcome.state), self._clock())
         if self._stats is not None:
             self._stats.record(outcome, self._clock())
-        answer = WebAnswer(outcome.replies, outcome.state.lang, forgot, nodes=outcome.nodes)
+        answer = WebAnswer(outcome.replies, outcome.state.lang, forgot)
         if not forgot:
             self._answers[update_id] = (key, answer)
             while len(self._answers) > REMEMBERED_ANSWERS:
