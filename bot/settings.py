@@ -147,6 +147,19 @@ class ServeSettings(ContentSettings, KeptScriptsSettings):
     # then FLOOD_PER_SECOND a second; beyond that it is asked to slow down. Either at 0 turns it off.
     flood_burst: int = Field(default=10, ge=0, le=10_000)
     flood_per_second: float = Field(default=1.0, ge=0, le=1_000)
+    # The anonymous web chat (bot/web): off unless WEB_CHAT=true; served at WEB_CHAT_PATH.
+    web_chat: bool = False
+    web_chat_path: str = Field(default="/chat/", pattern=r"^/(?:[a-z0-9_-]+/)+$")
+    # Where the quick exit goes: a neutral page that says nothing about the chat.
+    web_chat_exit_url: AnyHttpUrl = AnyHttpUrl("https://www.yr.no/")
+    # The sites that may show the chat in an <iframe> (CSP frame-ancestors), space-separated origins.
+    web_chat_frame_ancestors: str = Field(default="", pattern=r"^(?:https://[A-Za-z0-9.-]+(?::[0-9]+)?\s*)*$")
+    # Messages one network address may send: a burst, then this many a second (in memory only).
+    web_chat_address_burst: int = Field(default=60, ge=1, le=100_000)
+    web_chat_address_per_second: float = Field(default=2.0, gt=0, le=10_000)
+    # Behind a proxy every reader comes from the proxy's address: then the limit reads the address
+    # the proxy added last to X-Forwarded-For (Caddy sets it). Only with a proxy that sets it.
+    web_chat_behind_proxy: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -54,6 +54,19 @@ class Pseudonymizer:
         except (InvalidTag, ValueError):
             return None
 
+    def web_chat_key(self, session: str) -> str:
+        """The storage key of a web chat: its own domain ("web:"), so it never equals a Telegram chat's."""
+        return hmac.new(self._key, f"web:{session}".encode(), hashlib.sha256).hexdigest()
+
+    def web_turn_id(self, session: str, turn: str) -> int:
+        """A web message's number among handled updates: negative, so it never meets Telegram's.
+
+        Telegram's update ids are positive; these are 63 keyed bits below zero, so a resent
+        message (the same session and turn) is known as the same update, and says nothing itself.
+        """
+        digest = hmac.new(self._key, f"web-turn:{session}:{turn}".encode(), hashlib.sha256).digest()
+        return -1 - (int.from_bytes(digest[:8], "big") >> 1)
+
 
 def read_key_file(key_file: Path, database_file: Path | None) -> str:
     """The key in `key_file`, which must lie outside the SQLite database's folder; ValueError says why not.

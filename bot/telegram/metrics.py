@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 # From a cached /start (about a millisecond) to a reply held up by Telegram's retries (seconds).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UPDATE_KINDS = ("text", "command", "callback", "edited", "other", "group", "membership")
+# Web chat messages, counted beside Telegram's updates (a message sent again after a lost answer apart).
+WEB_KINDS = ("web_text", "web_command", "web_press", "web_resent")
 FLOOD_ACTIONS = ("notified", "ignored", "acute_answered", "command_answered", "quick_exit_answered")
 DEPTH_TIMEOUT_SECONDS = 2.0  # a scrape must not hang on a slow database
 
@@ -54,7 +56,7 @@ class BotMetrics:
         registry = self.registry
         self.updates = Counter(
             "balansebot_updates",
-            "Telegram updates received, by kind.",
+            "Telegram updates and web chat messages received, by kind (web_*: the web chat).",
             ["kind"],
             registry=registry,
         )
@@ -137,7 +139,10 @@ class BotMetrics:
             self.unauthorized.labels(endpoint=endpoint)
         for action in FLOOD_ACTIONS:
             self.flood_throttled.labels(action=action)
-        for kind in UPDATE_KINDS:  # every kind shows from the start, at 0, so rates work at once
+        for kind in (
+            *UPDATE_KINDS,
+            *WEB_KINDS,
+        ):  # every kind shows from the start, at 0, so rates work at once
             self.updates.labels(kind=kind)
         if process_metrics:
             ProcessCollector(registry=registry)

@@ -35,14 +35,16 @@ from bot.storage.outbox import LeadOutbox
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import ChatStore, ExpiryRules, SqlChatStore
 from bot.storage.turns import ChatTurns
-from bot.telegram.answering import Answerer
+from bot.telegram.answering import Answerer, ChatOrder
 from bot.telegram.auto_delete import AutoDeleter, auto_delete_forever
 from bot.telegram.command_menu import command_menu
 from bot.telegram.conversations import Conversations, Retention
-from bot.telegram.flood import FloodGuard
+from bot.telegram.flood import FloodBuckets, FloodGuard
 from bot.telegram.metrics import BotMetrics
 from bot.telegram.outbound import BotApiConfig, Pacing, bot_api
 from bot.telegram.polling import ALLOWED_UPDATES, polling
+from bot.web.app import WebChat
+from bot.web.conversation import WebConversations
 
 log = logging.getLogger(__name__)
 COMMAND_LANGUAGES = ((None, "en"), ("nb", "nb"), ("no", "nb"), ("nn", "nn"))
@@ -69,6 +71,8 @@ class Runtime:
     store: ChatStore
     metrics: BotMetrics
     gate: Gate
+    web: WebChat | None = None
+    """The anonymous web chat's parts (WEB_CHAT=true), on the same turns as Telegram's chats."""
 
     async def database_answers(self) -> bool:
         """Whether the database answers in time."""
@@ -135,6 +139,18 @@ async def running_bot(
         )
         scripts.subscribe(metrics.count_reload)
         metrics.watch_scripts(scripts)
+        gate = Gate()
+        web_chat = None
+        if settings.web_chat:
+            web_chat = WebChat(
+                WebConversations(lambda: scripts.engine, turns, pseudonyms, leads=leads, stats=stats.counter),
+                FloodGuard.from_settings(settings, lambda: scripts.engine, catalogs, metrics),
+                FloodBuckets(settings.web_chat_address_burst, settings.web_chat_address_per_second),
+                catalogs,
+                metrics,
+                lambda: gate.open,
+                ChatOrder(),
+            )
 
         async def start(work: Coroutine[Any, Any, None], name: str) -> None:
             await parts.enter_async_context(_running(work, name))
@@ -161,7 +177,7 @@ async def running_bot(
         await start(stats.flush_forever(settings.stats_flush_seconds), "statistics")
         if settings.watch_dialogues:
             await start(scripts.watch(), "script watcher")
-        yield Runtime(scripts, catalogs, bot, answerer, store, metrics, Gate())
+        yield Runtime(scripts, catalogs, bot, answerer, store, metrics, gate, web_chat)
 
 
 @asynccontextmanager

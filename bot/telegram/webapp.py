@@ -1,4 +1,4 @@
-"""The aiohttp server: Telegram's webhook (secret-checked) and /healthz, around one running bot."""
+"""The aiohttp server: Telegram's webhook (secret-checked), /healthz and the web chat, around one bot."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.telegram.metrics import BotMetrics
 from bot.telegram.runtime import Runtime, running_bot, taking_updates
 from bot.telegram.secret_header import is_secret
 from bot.telegram.updates import BodyRejected, read_update_body
+from bot.web import app as web_chat
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -32,6 +33,8 @@ def create_app(runtime: Runtime, settings: ServeSettings) -> web.Application:
     metrics_http.install(app, runtime.metrics, settings)
     if settings.webhook_url is not None:
         app.router.add_post(settings.webhook_url.path or "/", receive_update)
+    if runtime.web is not None:
+        web_chat.install(app, runtime.web, settings)
     return app
 
 

@@ -24,7 +24,14 @@ from tests.conftest import Reload
 from tests.content.test_check_broken import edit
 
 LANGUAGES = ("nb", "nn", "en")
-PRIVACY_NODES = ("personvern", "personvern_mer", "slett_info", "slett_automatisk", "slettet")
+PRIVACY_NODES = (
+    "personvern",
+    "personvern_mer",
+    "personvern_nett",
+    "slett_info",
+    "slett_automatisk",
+    "slettet",
+)
 TOKEN = "123456:" + "A" * 35
 
 

@@ -26,7 +26,6 @@ from bot.engine.model import ChatState, Outcome
 from bot.i18n import Catalogs
 from bot.live_scripts import LiveScripts
 from bot.staff.preview.app import STATUS, create_app
-from bot.staff.preview.render import OUTPUT_ATTRIBUTES, OUTPUT_TAGS, telegram_to_html
 from bot.staff.preview.sessions import Sessions
 from bot.staff.preview.settings import MAX_BODY_BYTES, PreviewSettings
 from bot.staff.preview.status import StatusBoard
@@ -35,6 +34,7 @@ from bot.stats.recorder import StatsRecorder
 from bot.stats.store import SqlStatsStore
 from bot.storage import migrate
 from bot.storage.database import create_engine
+from bot.web.render import OUTPUT_ATTRIBUTES, OUTPUT_TAGS, telegram_to_html
 from tests.conftest import DIALOGUES, needs_dot, run_balansebot
 
 SESSION = "tab-0123456789abcdef"

@@ -15,13 +15,6 @@ from aiohttp.typedefs import Middleware
 
 from bot.live_scripts import LiveScripts
 from bot.staff.flow_graph import GraphvizError
-from bot.staff.preview.chat_request import (
-    LANGUAGES,
-    ChatRequest,
-    ChatRequestError,
-    engine_event,
-    parse_chat_request,
-)
 from bot.staff.preview.flow import FlowCharts
 from bot.staff.preview.sessions import Sessions
 from bot.staff.preview.settings import MAX_BODY_BYTES, PreviewSettings
@@ -29,9 +22,17 @@ from bot.staff.preview.stats import chart_data
 from bot.staff.preview.status import Status, StatusBoard
 from bot.staff.preview.turn import restart, take_turn
 from bot.stats.counter import stats_day
+from bot.web.chat_request import (
+    LANGUAGES,
+    ChatRequest,
+    ChatRequestError,
+    engine_event,
+    parse_chat_request,
+)
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
+SHARED_STATIC_DIR = Path(__file__).parents[2] / "web" / "static"  # bubbles.js: the web chat's too
 HEARTBEAT_SECONDS = 15  # an SSE comment now and then notices a closed tab and keeps proxies from timing out
 
 SETTINGS = web.AppKey("settings", PreviewSettings)
@@ -79,6 +80,7 @@ def create_app(
     app.router.add_get("/api/status", status_now)
     app.router.add_get("/api/stats", stats)
     app.router.add_static("/static", STATIC_DIR, append_version=True)
+    app.router.add_static("/shared", SHARED_STATIC_DIR, append_version=True)
     return app
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from bot.engine.engine import Engine
 from bot.engine.model import (
-    Button,
     ButtonPress,
     ChatState,
     Command,
@@ -22,8 +21,8 @@ from bot.engine.model import (
     SetAutoDelete,
     SubmitLead,
 )
-from bot.staff.preview.render import LINK_SCHEMES, telegram_to_html
 from bot.staff.preview.sessions import Session
+from bot.web.render import page_buttons, telegram_to_html
 
 LEAD_NOTE = "The interest form would now be sent to staff (the preview never sends it)."
 FORGOT_NOTE = "The chat was forgotten, as /slett does on Telegram."
@@ -123,18 +122,7 @@ def _shown(reply: Reply, message_id: int, replaces: int | None) -> ShownReply:
     return ShownReply(
         message_id,
         telegram_to_html(reply.text),
-        tuple(
-            shown_row
-            for row in reply.keyboard
-            if (shown_row := tuple(_button(b) for b in row if not b.url or LINK_SCHEMES.match(b.url)))
-        ),
+        page_buttons(reply),
         reply.node,
         replaces,
     )
-
-
-def _button(button: Button) -> dict[str, str]:
-    """A url button opens a page (`check` allows only http(s) and tg://); any other sends its data back."""
-    if button.url:
-        return {"text": button.text, "url": button.url}
-    return {"text": button.text, "callback": button.callback_data or ""}

@@ -91,19 +91,16 @@ function append(element) {
   log.scrollTop = log.scrollHeight;
 }
 
-/** Draw one bot message, or redraw the one it edits in place. Returns its element. */
+const LABELS = { buttons: "Buttons", showMore: "Show more", showLess: "Show less" };
+
+/** Draw one bot message (bubbles.js, shared with the web chat), or redraw the one it edits in place. */
 function showReply(reply) {
-  const article = document.createElement("article");
-  article.className = "message bot";
+  const article = Bubbles.reply(reply, LABELS, (callback) =>
+    send({ kind: "press", value: callback, message: reply.id }),
+  );
   article.dataset.id = String(reply.id);
   article.dataset.node = reply.node || "";
-  article.tabIndex = -1;
-  const text = document.createElement("div");
-  text.className = "text";
-  text.innerHTML = reply.html; // sanitized by the server: only Telegram's formatting tags
-  enhance(text);
-  article.append(text);
-  if (reply.buttons.length) article.append(keyboard(reply));
+  for (const element of article.querySelectorAll(".expand")) element.lang = "en";
   const old = reply.replaces ? document.querySelector(`.message.bot[data-id="${reply.replaces}"]`) : null;
   if (old) {
     const mark = document.createElement("span");
@@ -116,74 +113,6 @@ function showReply(reply) {
     append(article);
   }
   return article;
-}
-
-function keyboard(reply) {
-  const box = document.createElement("div");
-  box.className = "keyboard";
-  box.setAttribute("role", "group");
-  box.setAttribute("aria-label", "Buttons");
-  for (const row of reply.buttons) {
-    const line = document.createElement("div");
-    line.className = "row";
-    for (const button of row) line.append(key(button, reply.id));
-    box.append(line);
-  }
-  return box;
-}
-
-function key(button, messageId) {
-  if (button.url !== undefined) {
-    const link = document.createElement("a");
-    link.className = "key link";
-    link.textContent = button.text;
-    if (/^(https?|tg):\/\//i.test(button.url)) link.href = button.url;
-    link.target = "_blank";
-    link.rel = "noopener noreferrer";
-    return link;
-  }
-  const element = document.createElement("button");
-  element.type = "button";
-  element.className = "key";
-  element.textContent = button.text;
-  element.addEventListener("click", () =>
-    send({ kind: "press", value: button.callback, message: messageId }),
-  );
-  return element;
-}
-
-/** Spoilers reveal and long quotes expand, by mouse or keyboard, as in Telegram. */
-function enhance(text) {
-  for (const spoiler of text.querySelectorAll(".tg-spoiler")) {
-    spoiler.tabIndex = 0;
-    spoiler.setAttribute("role", "button");
-    spoiler.setAttribute("aria-pressed", "false");
-    const reveal = () => {
-      spoiler.classList.add("revealed");
-      spoiler.setAttribute("aria-pressed", "true");
-    };
-    spoiler.addEventListener("click", reveal);
-    spoiler.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        reveal();
-      }
-    });
-  }
-  for (const quote of text.querySelectorAll("blockquote.tg-expandable")) {
-    const toggle = document.createElement("button");
-    toggle.type = "button";
-    toggle.className = "expand";
-    toggle.lang = "en";
-    toggle.textContent = "Show more";
-    toggle.setAttribute("aria-expanded", "false");
-    toggle.addEventListener("click", () => {
-      const open = quote.classList.toggle("open");
-      toggle.setAttribute("aria-expanded", String(open));
-      toggle.textContent = open ? "Show less" : "Show more";
-    });
-    quote.after(toggle);
-  }
 }
 
 function setLanguage(lang) {

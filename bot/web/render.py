@@ -1,4 +1,4 @@
-"""Telegram HTML → HTML that is safe to put in the preview page, looking as Telegram shows it.
+"""Telegram HTML → HTML safe to put in a page (the preview, the web chat), looking as Telegram shows it.
 
 Only Telegram's formatting survives (https://core.telegram.org/bots/api#html-style); every other
 tag is dropped with its text kept, and all text is escaped again, so whatever a reply contains —
@@ -11,6 +11,8 @@ import html
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+
+from bot.engine.model import Button, Reply
 
 # Telegram's tag → the tag written to the page (strike is obsolete in HTML; s draws the same).
 SIMPLE_TAGS = {
@@ -115,3 +117,19 @@ def telegram_to_html(text: str) -> str:
     sanitizer = _Sanitizer()
     sanitizer.feed(text)
     return sanitizer.finish()
+
+
+def page_buttons(reply: Reply) -> tuple[tuple[dict[str, str], ...], ...]:
+    """The reply's keyboard for a page: rows of {text, url} or {text, callback}; other links dropped."""
+    return tuple(
+        shown_row
+        for row in reply.keyboard
+        if (shown_row := tuple(_page_button(b) for b in row if not b.url or LINK_SCHEMES.match(b.url)))
+    )
+
+
+def _page_button(button: Button) -> dict[str, str]:
+    """A url button opens a page (`check` allows only http(s) and tg://); any other sends its data back."""
+    if button.url:
+        return {"text": button.text, "url": button.url}
+    return {"text": button.text, "callback": button.callback_data or ""}

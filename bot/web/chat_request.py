@@ -1,8 +1,8 @@
-"""The body of POST /api/chat, validated before anything reaches the engine."""
+"""The bodies of the preview's POST /api/chat and the web chat's turns, validated before the engine."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -75,3 +75,41 @@ def command_name(typed: str) -> str:
     if not name:
         raise ChatRequestError("event.value: a command needs a name, such as start")
     return name
+
+
+TURN_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class WebEvent(ChatEvent):
+    """What a web chat reader did: typed text, a /command or a button press."""
+
+    kind: Literal["text", "command", "press"]
+
+
+class WebTurnRequest(BaseModel):
+    """One message in a web conversation, with the turn id the page chose for it (a resend keeps it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    session: str = Field(pattern=SESSION_PATTERN)
+    turn: str = Field(pattern=TURN_PATTERN)
+    lang: Language = "nb"
+    """The browser's language: chooses the language of a new conversation only."""
+    event: WebEvent
+
+
+class WebExitRequest(BaseModel):
+    """The quick exit: the conversation to erase."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    session: str = Field(pattern=SESSION_PATTERN)
+
+
+def parse_model(model: type[Model], body: object) -> Model:
+    """Validate decoded JSON as `model`; ChatRequestError says what is wrong."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise ChatRequestError(describe(error)) from None
