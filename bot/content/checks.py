@@ -189,11 +189,20 @@ def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
     return problems
 
 
+def _button_kind(button: Button) -> str:
+    """What a button does, as staff write it: its goto, the quick exit, an auto-delete or a link."""
+    if button.goto:
+        return button.goto
+    if button.quick_exit:
+        return "quick_exit: true"
+    return f"auto_delete: {button.auto_delete}" if button.auto_delete else "(link)"
+
+
 def _same_buttons(item: LoadedFile, index: int, lang: str, node: Node, original: Node) -> list[Problem]:
     """A translation has the Bokmål node's buttons, in its order: the same gotos, links where it has links."""
 
     def shape(buttons: Sequence[Button]) -> list[str]:
-        return [b.goto or "(link)" for b in buttons]
+        return [_button_kind(b) for b in buttons]
 
     if shape(node.buttons) == shape(original.buttons):
         return []

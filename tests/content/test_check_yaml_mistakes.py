@@ -153,5 +153,5 @@ def test_a_translation_with_other_buttons(dialogues_copy: Path, reload: Reload) 
     assert error.message == "the nn translation of `telefon` has other buttons than the Bokmål node"
     assert error.hint == (
         "give it the Bokmål node's buttons in the same order, leading to `telefon_samtalen`, "
-        "`telefon_for_hvem`, `usikker`."
+        "`telefon_for_hvem`, `usikker`, `quick_exit: true`."
     )
