@@ -154,7 +154,8 @@ def yaml_file(data: bytes) -> None:
     path.write_bytes(data)
     result = load_scripts(folder, _catalogs())
     assert (result.scripts is None) == bool(result.errors)
-    lines = data.count(b"\n") + 1
+    # YAML breaks lines at \r\n, \r and \n alike (and the problems count lines as YAML does).
+    lines = data.replace(b"\r\n", b"\n").count(b"\n") + data.replace(b"\r\n", b"").count(b"\r") + 1
     for problem in result.problems:
         assert isinstance(problem, Problem)
         assert problem.line >= 1, problem
