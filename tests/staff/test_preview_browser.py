@@ -34,6 +34,7 @@ RELOAD_SECONDS = 5  # what staff wait at most, after saving, to see the outcome
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.own_database,
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason="the browser test needs Debian's chromium at /usr/bin/chromium"
     ),
