@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import DIALOGUES, ROOT
 from tests.staff.preview_process import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_preview
+from tests.web.axe import WCAG_AA, axe_source
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 # A phone, half of a 1366 px laptop (the preview beside the editor), a tablet, a laptop.
@@ -37,6 +38,8 @@ class Preview:
     url: str
     browser: Browser
     shots: Path
+    axe: str | None
+    """axe-core's source, or None where npm cannot fetch it (the accessibility check is left out)."""
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,7 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
-                yield Preview(url, browser, scratch)
+                yield Preview(url, browser, scratch, axe_source())
             finally:
                 browser.close()
     if os.environ.get("UPDATE_SCREENSHOTS"):  # the README's copies are refreshed on purpose only
@@ -147,6 +150,7 @@ def test_the_preview_fits_the_screen_and_its_chart_moves_and_opens_nodes(
             warnings.locator("summary").click()  # closed again: the chat has the room back
         if width in SCREENSHOT_WIDTHS:
             page.screenshot(path=str(preview.shots / f"preview-{width}.png"))
+        assert accessibility_problems(preview, page) == []
 
         # The chart opens at its natural size, where even the small labels are readable.
         flow = page.locator("#flow")
@@ -212,6 +216,20 @@ def test_the_preview_fits_the_screen_and_its_chart_moves_and_opens_nodes(
     finally:
         context.close()
     assert problems == []
+
+
+def accessibility_problems(preview: Preview, page: Page) -> list[str]:
+    """What axe-core finds against WCAG 2.1 AA in the page as it is now (nothing without axe)."""
+    if preview.axe is None:
+        return []
+    # Evaluated by the browser's debugger protocol: the page's CSP (no inline script) is untouched.
+    page.evaluate(preview.axe)
+    result = page.evaluate(
+        "options => axe.run(document, options)", {"runOnly": WCAG_AA, "resultTypes": ["violations"]}
+    )
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}: {v['nodes'][0]['target']})" for v in result["violations"]
+    ]
 
 
 def zoom_becomes(page: Page, wanted: Callable[[float], bool]) -> float:

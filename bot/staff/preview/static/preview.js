@@ -166,12 +166,10 @@ async function showFlow() {
 function makeOpenable(node) {
   const id = node.id.replace(/^node-/, "");
   if (id === node.id) return;
-  const link = node.querySelector("a");
-  const title = (link && (link.getAttribute("xlink:title") || link.getAttribute("title"))) || id;
   node.dataset.node = id;
   node.setAttribute("tabindex", "0");
-  node.setAttribute("role", "button");
-  node.setAttribute("aria-label", `${title} (${id}): open in the chat`);
+  node.setAttribute("role", "button"); // named by its own words: the title, id and marks shown
+
   node.addEventListener("keydown", (event) => {
     if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
