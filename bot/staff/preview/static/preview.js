@@ -109,7 +109,6 @@ function showReply(reply) {
     mark.lang = "en";
     mark.textContent = "edited";
     article.querySelector(".text").append(mark); // inside the bubble, as Telegram writes it
-
     old.replaceWith(article);
   } else {
     append(article);
@@ -169,7 +168,6 @@ function makeOpenable(node) {
   node.dataset.node = id;
   node.setAttribute("tabindex", "0");
   node.setAttribute("role", "button"); // named by its own words: the title, id and marks shown
-
   node.addEventListener("keydown", (event) => {
     if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
@@ -181,7 +179,7 @@ function makeOpenable(node) {
 /** The chat jumps to a node, as a button leading there would take it. */
 function jumpTo(node) {
   note(`Jumped to ${node} from the flow chart.`, false);
-  return send({ kind: "press", value: `n:${node}` });
+  return send({ kind: "press", value: `n:${node}` }); // a goto button's data (bot/engine/callbacks.py)
 }
 
 function clampZoom(zoom) {
