@@ -20,6 +20,8 @@ TUNED_ON = (
     "corpus_danger2.yaml",
     "corpus_danger3.yaml",
     "corpus_topics2.yaml",
+    "corpus_train5.yaml",
+    "corpus_train6.yaml",
 )
 DEFAULT_SETS = tuple(CORPUS / f for f in TUNED_ON)
 
