@@ -22,6 +22,8 @@ from bot.commands import (
     stats,
     translations,
 )
+from bot.settings import ContentSettings
+from bot.staff_words import STAFF_LANGUAGES, speaking, staff_language
 
 # What each command's --help says beyond its one-line summary: what it does, and its exit codes.
 HELP_WIDTH = 79
@@ -95,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="`balansebot COMMAND --help` describes a command and its exit codes.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('balansebot')}")
+    parser.add_argument(
+        "--lang",
+        dest="staff_lang",
+        choices=STAFF_LANGUAGES,
+        help="the language the tools speak (default: Bokmål; English when LANG starts with en)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (
         chat,
@@ -120,18 +128,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand and return its exit code; with none, print the help."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
-    try:
-        code: int = args.run(args)
-    except BrokenPipeError:
-        # The reader went away (`balansebot route … | head`): not an error worth a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    return code
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    with speaking(staff_language(chosen_language(arguments)), ContentSettings().locales_dir):
+        parser = build_parser()
+        args = parser.parse_args(arguments)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        try:
+            code: int = args.run(args)
+        except BrokenPipeError:
+            # The reader went away (`balansebot route … | head`): not an error worth a traceback.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        return code
+
+
+def chosen_language(arguments: Sequence[str]) -> str | None:
+    """`--lang` before the command, read ahead of parsing: the help and its errors speak it too."""
+    for index, argument in enumerate(arguments):
+        if argument.startswith("--lang="):
+            return _known(argument.partition("=")[2])
+        if argument == "--lang" and index + 1 < len(arguments):
+            return _known(arguments[index + 1])
+        if not argument.startswith("-"):
+            return None  # the command: its own --lang (route's, chat's) is the readers' language
+    return None
+
+
+def _known(lang: str) -> str | None:
+    return lang if lang in STAFF_LANGUAGES else None  # argparse then says which languages there are
 
 
 if __name__ == "__main__":

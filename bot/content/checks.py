@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 from bot.content import telegram_html
 from bot.content.facts import DYNAMIC_FACTS, Facts, placeholders, repeated_units
-from bot.content.models import AcuteFile, Button, Node
+from bot.content.models import SCAFFOLD_MARK, AcuteFile, Button, Node
 from bot.content.problems import Problem
 from bot.content.scripts import BUILT_IN_COMMANDS, BUILT_IN_NODES, REQUIRED_NODES, SOURCE_LANGUAGE
 from bot.content.yaml_source import YamlDocument
 from bot.engine import callbacks
 from bot.i18n import Catalogs
+from bot.staff_words import say
 
 if TYPE_CHECKING:
     from bot.content.loader import LoadedFile
@@ -158,21 +159,56 @@ def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
                     continue
                 problems.extend(_same_buttons(item, index, lang, node, original))
                 current = original.fingerprint()
-                if node.translated_from != current:
+                if node.translated_from == SCAFFOLD_MARK:
+                    problems.append(
+                        Problem(
+                            item.doc.path,
+                            item.doc.line_of(("nodes", index, "translated_from")),
+                            say(
+                                "`{node}` in {lang} is a skeleton nobody has translated yet",
+                                node=node.id,
+                                lang=lang,
+                            ),
+                            say(
+                                "translate its title, text and button labels (they are Bokmål now), then run "
+                                "`balansebot translations --done {lang} {node}`.",
+                                node=node.id,
+                                lang=lang,
+                            ),
+                            "warning",
+                        )
+                    )
+                elif node.translated_from != current:
                     line = item.doc.line_of(
                         ("nodes", index, "translated_from" if node.translated_from else "id")
                     )
-                    what = (
-                        "has no `translated_from`"
+                    message = (
+                        say(
+                            "the {lang} translation of `{node}` has no `translated_from`",
+                            lang=lang,
+                            node=node.id,
+                        )
                         if node.translated_from is None
-                        else "is older than its Bokmål text"
+                        else say(
+                            "the {lang} translation of `{node}` is older than its Bokmål text",
+                            lang=lang,
+                            node=node.id,
+                        )
                     )
                     problems.append(
                         Problem(
                             item.doc.path,
                             line,
-                            f"the {lang} translation of `{node.id}` {what}",
-                            f"bring it in line with the Bokmål node, then set `translated_from: {current}`.",
+                            message,
+                            say(
+                                "`balansebot translations` shows what changed in Bokmål; bring the "
+                                "translation in line, then run "
+                                "`balansebot translations --done {lang} {node}` "
+                                "(it writes `translated_from: {fingerprint}`).",
+                                lang=lang,
+                                node=node.id,
+                                fingerprint=current,
+                            ),
                             "warning",
                         )
                     )
@@ -181,8 +217,17 @@ def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
                 Problem(
                     loaded[0].doc.path.parent,
                     1,
-                    f"node `{missing}` has no {lang} translation (readers get Bokmål)",
-                    f"add a node with `id: {missing}` to a file in dialogues/{lang}/.",
+                    say(
+                        "node `{node}` has no {lang} translation (readers get Bokmål)",
+                        node=missing,
+                        lang=lang,
+                    ),
+                    say(
+                        "run `balansebot translations --scaffold {lang}` for a skeleton to fill in, or add a "
+                        "node with `id: {node}` to a file in dialogues/{lang}/.",
+                        node=missing,
+                        lang=lang,
+                    ),
                     "warning",
                 )
             )

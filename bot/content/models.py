@@ -23,6 +23,8 @@ class _Strict(BaseModel):
 # How long until the chat is deleted by itself: a whole number and a unit (`1h`, `30m`), or `off`.
 AutoDelete = Annotated[str, StringConstraints(pattern=r"^(off|[1-9][0-9]{0,5}[smh])$")]
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+# `translated_from:` of a skeleton `balansebot translations --scaffold` wrote: not translated yet.
+SCAFFOLD_MARK = "ikke_oversatt"
 
 
 class Button(_Strict):

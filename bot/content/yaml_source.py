@@ -114,6 +114,11 @@ def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Pr
             f"the file is not UTF-8 text ({exc.reason})",
             "save the file as UTF-8 (most editors offer it under 'Save as').",
         )
+    return parse_yaml(source, shown)
+
+
+def parse_yaml(source: str, shown: Path) -> YamlDocument | Problem:
+    """Parse YAML text as `read_yaml` does a file (`shown` names it in problems)."""
     try:
         loader = _Loader(source)  # checks every character at once
     except ReaderError as exc:
