@@ -23,9 +23,13 @@ _speaking: gettext.NullTranslations = gettext.NullTranslations()
 
 
 def say(message: str, /, **params: object) -> str:
-    """`message` in the staff language, its `{placeholders}` filled in."""
-    shown = _speaking.gettext(message)
-    return shown.format(**params) if params else shown
+    """`message` in the staff language, its `{placeholders}` filled in (`{{` for a brace)."""
+    return _speaking.gettext(message).format(**params)
+
+
+def marked(message: str) -> str:
+    """`message` as it is, marked for the catalogue: said later with `say(message)`."""
+    return message
 
 
 def say_n(singular: str, plural: str, count: int, /, **params: object) -> str:

@@ -29,6 +29,7 @@ from bot.staff_words import say
 
 # Beside the kept versions: Bokmål nodes as they were when a translation was marked done.
 SNAPSHOTS = "translated-from"
+NEW_FILE_SUFFIX = "_ny"  # dialogues/nn/telefon_ny.yaml when telefon.yaml is there: a name for staff
 TRANSLATED_FROM = re.compile(r"^(?P<key>\s*(?:-\s+)?translated_from:[ \t]*)(?P<value>[^\s#]+)")
 ID_KEY = re.compile(r"^(?P<indent>\s*(?:-\s+)?)id:")
 
@@ -240,7 +241,7 @@ def scaffold(dialogues_dir: Path, lang: str) -> list[tuple[Path, list[str]]]:
             continue
         target = dialogues_dir / lang / source_at.path.name
         if target.exists():
-            target = target.with_name(f"{source_at.path.stem}_{say('new')}.yaml")
+            target = target.with_name(f"{source_at.path.stem}{NEW_FILE_SUFFIX}.yaml")
         if target.exists():
             raise FileExistsError(
                 say(

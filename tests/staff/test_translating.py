@@ -185,9 +185,9 @@ def test_scaffold_writes_skeletons_that_check_reports_until_translated(
     code, shown = translations(capsys, dialogues_copy, "--scaffold", "nn")
     assert (code, shown) == (
         0,
-        "dialogues/nn/telefon_new.yaml: a skeleton of 1 node to translate (telefon_kveld)\n",
+        "dialogues/nn/telefon_ny.yaml: a skeleton of 1 node to translate (telefon_kveld)\n",
     )
-    skeleton = dialogues_copy / "nn" / "telefon_new.yaml"
+    skeleton = dialogues_copy / "nn" / "telefon_ny.yaml"
     written = skeleton.read_text(encoding="utf-8")
     assert "  - id: telefon_kveld\n" in written
     assert '    title: "Ring om kvelden"  # TRANSLATE from Bokmål\n' in written
@@ -206,7 +206,7 @@ def test_scaffold_writes_skeletons_that_check_reports_until_translated(
     )
     (warning,) = [p for p in result.problems if "telefon_kveld" in p.message and "nn" in p.message]
     assert warning.message == "`telefon_kveld` in nn is a skeleton nobody has translated yet"
-    assert (warning.path, warning.line) == (Path("dialogues/nn/telefon_new.yaml"), written.count("\n") - 0)
+    assert (warning.path, warning.line) == (Path("dialogues/nn/telefon_ny.yaml"), written.count("\n") - 0)
     assert "`balansebot translations --done nn telefon_kveld`" in warning.hint
     assert "is a skeleton not translated yet" in translations(capsys, dialogues_copy)[1]
 
