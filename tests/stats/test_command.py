@@ -62,8 +62,8 @@ async def test_table_and_json_from_database_url_in_the_environment_or_the_option
         rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.strip()}
         assert rows["start"] == ["9", "9"]
         assert rows["telefon"] == ["<5", "≥1"]
-        assert rows["(not"] == ["understood)", "5", "5"]
-        assert rows["total"] == ["≥15", "≥15"]
+        assert rows["(ikke"] == ["forstått)", "5", "5"]
+        assert rows["totalt"] == ["≥15", "≥15"]
         assert today.strftime("%m-%d") in rows["node"]
         assert "3" not in result.stdout.split(), "the exact small count is never shown"
     as_json = run_balansebot("stats", "--json", "--days", "3", "--database-url", url, env=PATH)
