@@ -24,7 +24,8 @@ _speaking: gettext.NullTranslations = gettext.NullTranslations()
 
 def say(message: str, /, **params: object) -> str:
     """`message` in the staff language, its `{placeholders}` filled in (`{{` for a brace)."""
-    return _speaking.gettext(message).format(**params)
+    translate = _speaking.gettext  # the msgid is a literal at every call of say(), or marked() where defined
+    return translate(message).format(**params)
 
 
 def marked(message: str) -> str:
@@ -34,7 +35,8 @@ def marked(message: str) -> str:
 
 def say_n(singular: str, plural: str, count: int, /, **params: object) -> str:
     """The form for `count` (`{count}` in it) in the staff language."""
-    return _speaking.ngettext(singular, plural, count).format(count=count, **params)
+    translate = _speaking.ngettext
+    return translate(singular, plural, count).format(count=count, **params)
 
 
 def staff_language(flag: str | None, environ: Mapping[str, str] = os.environ) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from pathlib import Path
@@ -36,6 +37,22 @@ def test_the_template_is_up_to_date() -> None:
     with (LOCALES / "staff.pot").open("rb") as pot:
         template = {m.id for m in read_po(pot) if m.id}
     assert template == extracted(), "run the staff `pybabel extract` of README"
+
+
+def test_no_formatted_strings_are_said() -> None:
+    """say(f"…") or say("…" + x) would never match the catalogue: the values go in as {placeholders}."""
+    offenders = []
+    for path in (ROOT / "bot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in KEYWORDS
+                and node.args
+                and isinstance(node.args[0], ast.JoinedStr | ast.BinOp)
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
 
 
 @pytest.mark.parametrize("lang", STAFF_LANGUAGES)
