@@ -45,6 +45,7 @@ class ReloadOutcome:
     version: str
     """The version served after this reload."""
     problems: tuple[Problem, ...] = ()
+    """Every problem the folder has now, warnings too (the preview shows them all)."""
 
 
 Listener = Callable[[ReloadOutcome], None]
@@ -95,24 +96,24 @@ class LiveScripts:
     def _reload_now(self) -> ReloadOutcome:
         result = load_scripts(self.dialogues_dir, self.catalogs)
         if result.scripts is None:
-            errors = tuple(p for p in result.errors if p.severity == "error")
+            errors = tuple(result.errors)
             self.refused = Refusal(self._clock(), errors)
             log.error(
                 "the changed scripts were refused; still serving version %s. Problems:\n%s",
                 self.version,
                 "\n".join(str(p) for p in errors),
             )
-            return ReloadOutcome("refused", self.version, tuple(result.errors))
+            return ReloadOutcome("refused", self.version, tuple(result.problems))
         self.refused = None
         if result.scripts.version == self.version:
-            return ReloadOutcome("unchanged", self.version, tuple(result.errors))
+            return ReloadOutcome("unchanged", self.version, tuple(result.problems))
         previous = self.version
         self.engine = engine_for(result.scripts, self.engine)
         self.loaded_at = self._clock()
         log.info("scripts reloaded: version %s replaces %s", self.version, previous)
         if self.kept is not None:
             self.kept.keep(result.scripts, self.dialogues_dir)
-        return ReloadOutcome("reloaded", self.version, tuple(result.errors))
+        return ReloadOutcome("reloaded", self.version, tuple(result.problems))
 
     async def watch(self, stop: asyncio.Event | None = None) -> None:
         """Reload whenever a script file under the dialogues folder changes, until `stop` is set."""

@@ -979,6 +979,7 @@ def unused_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 async def test_runs_standalone_from_the_command_line() -> None:
     port = unused_port()
     process = await asyncio.create_subprocess_exec(

@@ -15,7 +15,7 @@ from bot.storage import migrate
 from tests.conftest import ROOT
 from tests.databases import fresh_postgres
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 REPLICAS = 3
 UPGRADE = "import sys; from bot.storage import migrate; migrate.upgrade(sys.argv[1])"
 

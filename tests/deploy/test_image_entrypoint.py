@@ -35,7 +35,7 @@ from tests.deploy.image import (
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import WEBHOOK_PATH, WEBHOOK_SECRET, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 
 @pytest.fixture

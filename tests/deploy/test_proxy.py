@@ -24,7 +24,7 @@ from tests.deploy.image import container, deployment, image_environment, stop, w
 from tests.support.fake_bot_api import FakeBotApi
 from tests.telegram.serving import WEBHOOK_SECRET, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 CADDYFILE = ROOT / "deploy" / "Caddyfile"
 
 

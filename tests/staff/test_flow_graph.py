@@ -304,6 +304,7 @@ def test_without_dot_render_flow_raises_graphviz_missing(
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_cli_writes_the_svg(tmp_path: Path) -> None:
     output = tmp_path / "flow.svg"
     result = run_balansebot("graph", "-o", str(output))
@@ -320,6 +321,7 @@ def test_cli_writes_png_by_ending_or_format(tmp_path: Path, args: tuple[str, ...
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_cli_writes_to_standard_output() -> None:
     result = run_balansebot("graph", "-o", "-", "--lang", "en")
     assert result.returncode == 0, result.stderr
@@ -328,6 +330,7 @@ def test_cli_writes_to_standard_output() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_cli_without_dot_says_how_to_install_it(tmp_path: Path) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
@@ -359,6 +362,7 @@ def test_cli_refuses_an_unknown_file_ending(tmp_path: Path, capsys: pytest.Captu
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_cli_on_broken_scripts_prints_the_errors_and_exits_1(dialogues_copy: Path, tmp_path: Path) -> None:
     edit(dialogues_copy / "nb" / "telefon.yaml", "goto: telefon_samtalen", "goto: telefon_samtal")
     output = tmp_path / "flow.svg"

@@ -392,6 +392,23 @@ async def test_saving_a_broken_script_is_pushed_with_file_line_and_hint_then_the
     stream.close()
 
 
+async def test_a_saved_bokmal_edit_is_served_with_its_stale_translations_as_warnings(
+    editable: Preview,
+) -> None:
+    preview = editable
+    assert (await (await preview.client.get("/api/status")).json())["warnings"] == []
+    telefon = preview.folder / "nb" / "telefon.yaml"
+    telefon.write_text(
+        telefon.read_text(encoding="utf-8").replace("title: Rådgivningstelefonen", "title: Ring oss", 1),
+        encoding="utf-8",
+    )
+    assert (await preview.live.reload()).status == "reloaded"
+    status = await (await preview.client.get("/api/status")).json()
+    assert (status["state"], status["errors"]) == ("ok", [])
+    stale = {(w["file"], w["severity"]) for w in status["warnings"] if "older than" in w["message"]}
+    assert stale == {("dialogues/nn/telefon.yaml", "warning"), ("dialogues/en/telefon.yaml", "warning")}
+
+
 async def test_the_event_stream_ends_when_the_preview_stops(scripts: Scripts, catalogs: Catalogs) -> None:
     running = await start_preview(DIALOGUES, catalogs, "sqlite:///:memory:", scripts)
     stream = await running.client.get("/api/events")

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,71 +11,20 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import ROOT
+from tests.staff.preview_process import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_preview
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
 RELOAD_SECONDS = 5  # what staff wait at most, after saving, to see the outcome
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="the browser test needs Debian's chromium at /usr/bin/chromium"
-    ),
-]
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+pytestmark = [pytest.mark.slow, pytest.mark.own_database, needs_chromium]
 
 
 @pytest.fixture
 def preview_url(dialogues_copy: Path, tmp_path: Path) -> Iterator[str]:
     """`balansebot preview` running as its own process on a copy of dialogues/."""
-    port = free_port()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{tmp_path / 'no.db'}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "preview", "--port", str(port), "--dialogues", str(dialogues_copy)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the preview exited at start: {process.communicate()[1]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("the preview did not answer within 60 s")
-                time.sleep(0.2)
+    with running_preview(dialogues_copy, tmp_path) as url:
         yield url
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=20)
-    assert process.returncode == 0, stderr
-    assert "Traceback" not in stderr, stderr
 
 
 def current_node(page: Page) -> str | None:

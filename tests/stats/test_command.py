@@ -18,7 +18,7 @@ from bot.storage.database import create_engine
 from tests.conftest import run_balansebot
 from tests.databases import fresh_postgres
 
-pytestmark = pytest.mark.slow  # each case starts `balansebot` as its own process
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]  # each case starts `balansebot` itself
 PATH = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
 

@@ -70,6 +70,7 @@ async def test_sqlite_has_no_budget(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_serve_refuses_to_start_over_budget_with_one_line(url: str, tmp_path: Path) -> None:
     env = {
         "PATH": os.environ.get("PATH", ""),

@@ -23,7 +23,7 @@ from tests.databases import fresh_postgres, postgres_admin_url, query
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import Served, serving
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 PHONE = "400 38 800"
 # Telegram keeps redelivering for hours; here long enough to outlast the outage and a restart.
 PATIENT_REDELIVERY = (0.5, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5)

@@ -15,7 +15,7 @@ from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import UNPACED, WEBHOOK_PATH, WEBHOOK_SECRET, Served, serving
 from tests.telegram.test_metrics import scrape_until, value
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 BURST, PER_SECOND = 10, 2.0
 BREATH = "Det kom mange meldinger på en gang"
 ACUTE = "hjelp, han slår meg nå"

@@ -19,7 +19,7 @@ from tests.support.balancer import Balancer
 from tests.support.fake_bot_api import FakeBotApi, FakeUser
 from tests.telegram.serving import WEBHOOK_PATH, Served, serving
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 REPLICAS = 3
 PSEUDONYM_KEY = "replicas-share-this-key-0123456789abcdef"
 # (what the reader does, a part of the one reply it must get); the balancer repeats every other one.

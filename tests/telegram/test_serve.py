@@ -321,6 +321,7 @@ async def test_a_button_on_an_old_message_still_works(fake: FakeBotApi, tmp_path
     assert fake.bot_messages(kari)[0].text == greeting.text, "the old message is left as it was"
 
 
+@pytest.mark.own_database  # PostgreSQL always
 async def test_serve_on_postgresql(fake: FakeBotApi, tmp_path: Path) -> None:
     kari = fake.add_user("Kari")
     with fresh_postgres() as url:

@@ -14,7 +14,6 @@ Run with -s to see the figures.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import statistics
 from collections import defaultdict
@@ -23,17 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import SERVE_DATABASE_VARIABLE
 from tests.support.fake_bot_api import FakeBotApi, FakeUser, FloodLimits
 from tests.telegram.serving import serving
 
-pytestmark = [
-    pytest.mark.slow,
-    # Telegram's limits are the same whatever the database: the PostgreSQL pass of CI skips this.
-    pytest.mark.skipif(
-        os.environ.get(SERVE_DATABASE_VARIABLE, "sqlite") != "sqlite", reason="the spike runs on SQLite"
-    ),
-]
+# Telegram's limits are the same whatever the database: the PostgreSQL pass of CI leaves this out.
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 SCALE = 4  # time runs this many times faster than on Telegram
 CHATS = 2_000
 WINDOW = 60.0 / SCALE  # each chat's three updates arrive within "one minute"

@@ -147,6 +147,7 @@ def test_a_message_and_a_file_together_are_refused(capsys: pytest.CaptureFixture
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_stdin_gives_one_line_per_input_line_in_order() -> None:
     typed = "\n".join([MESSAGES[0], "", MESSAGES[1], "  ", MESSAGES[2], "", MESSAGES[3]]) + "\n"
     result = run_stdin("-", typed=typed)
@@ -158,6 +159,7 @@ def test_stdin_gives_one_line_per_input_line_in_order() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_stdin_is_read_without_a_dash_when_it_is_not_a_terminal() -> None:
     result = run_stdin(typed="hei\r\nhva er balansemerket\r\n")
     assert result.returncode == 0, result.stderr.decode()
@@ -165,6 +167,7 @@ def test_stdin_is_read_without_a_dash_when_it_is_not_a_terminal() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_stdin_refuses_an_unknown_language() -> None:
     result = run_stdin("-", "--lang", "xx", typed="hei\n")
     assert result.returncode == 2
@@ -173,6 +176,7 @@ def test_stdin_refuses_an_unknown_language() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 def test_a_message_in_quotes_still_explains_itself_with_stdin_open() -> None:
     result = run_stdin(DANGER, typed="hei\n")  # the message given wins; stdin is not read
     assert result.returncode == 0, result.stderr.decode()

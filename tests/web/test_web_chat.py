@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sy
 from bot.storage.pseudonym import Pseudonymizer
 from tests.conftest import ROOT
 from tests.databases import database_bytes, query
-from tests.staff.test_preview_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.staff.preview_process import CHROMIUM, CHROMIUM_ARGS
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.smtp import SmtpServer
 from tests.telegram.serving import PSEUDONYM_KEY, Served, free_port, serving

@@ -8,7 +8,8 @@ const page = {
   node: null,
   version: null,
   flowShown: null, // "version/lang" of the chart on the page
-  zoom: 0.7, // of the chart's natural size; a large chart is easier to follow a little smaller
+  zoom: 1, // of the chart's natural size, where its smallest labels are 12 px: readable as it opens
+  warningsOpen: null, // the staff member's own choice to open or close the warnings, once made
   turns: Promise.resolve(), // one turn at a time, in order, as Telegram does per chat
 };
 
@@ -107,7 +108,7 @@ function showReply(reply) {
     mark.className = "edited";
     mark.lang = "en";
     mark.textContent = "edited";
-    article.append(mark);
+    article.querySelector(".text").append(mark); // inside the bubble, as Telegram writes it
     old.replaceWith(article);
   } else {
     append(article);
@@ -126,7 +127,13 @@ function restart() {
   return send({ kind: "restart" });
 }
 
-// ---- The flow chart ----
+// ---- The flow chart: drag to move it, the wheel, two fingers or the buttons zoom it ----
+
+const SVG_POINT_PX = 4 / 3; // Graphviz sizes the chart in points
+const ZOOM_MIN = 0.05; // the whole chart fits even a phone
+const ZOOM_MAX = 3;
+const ZOOM_STEP = 1.25;
+const CLICK_SLOP_PX = 6; // a press that moved less than this is a click on a node, not a drag
 
 async function showFlow() {
   const wanted = `${page.version}/${page.lang}`;
@@ -148,25 +155,175 @@ async function showFlow() {
   // Graphviz gives the size in points; keep it to zoom from.
   shown.dataset.width = String(parseFloat(shown.getAttribute("width")) || 800);
   shown.dataset.height = String(parseFloat(shown.getAttribute("height")) || 600);
+  for (const node of shown.querySelectorAll("g.node")) makeOpenable(node);
   box.replaceChildren(shown);
   applyZoom();
   page.flowShown = `${response.headers.get("X-Scripts-Version") || page.version}/${page.lang}`;
 }
 
-const ZOOM_STEPS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1, 1.25, 1.5];
+/** A node of the chart opens in the chat when clicked, or with Enter or Space from the keyboard. */
+function makeOpenable(node) {
+  const id = node.id.replace(/^node-/, "");
+  if (id === node.id) return;
+  node.dataset.node = id;
+  node.setAttribute("tabindex", "0");
+  node.setAttribute("role", "button"); // named by its own words: the title, id and marks shown
+  node.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      jumpTo(id);
+    }
+  });
+}
 
-function zoomBy(step) {
-  const now = ZOOM_STEPS.indexOf(page.zoom);
-  page.zoom = ZOOM_STEPS[Math.min(ZOOM_STEPS.length - 1, Math.max(0, now + step))];
+/** The chat jumps to a node, as a button leading there would take it. */
+function jumpTo(node) {
+  note(`Jumped to ${node} from the flow chart.`, false);
+  return send({ kind: "press", value: `n:${node}` }); // a goto button's data (bot/engine/callbacks.py)
+}
+
+function clampZoom(zoom) {
+  return Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, zoom));
+}
+
+/** Zoom so that the point `at` (page coordinates; the chart's middle by default) stays where it is. */
+function zoomTo(wanted, at = undefined) {
+  const box = $("flow");
+  const svg = box.querySelector("svg");
+  const zoom = clampZoom(wanted);
+  if (!svg) {
+    page.zoom = zoom;
+    showZoomLevel();
+    return;
+  }
+  const area = box.getBoundingClientRect();
+  const anchor = at || { x: area.left + box.clientWidth / 2, y: area.top + box.clientHeight / 2 };
+  const before = svg.getBoundingClientRect();
+  const within = (share) => Math.min(1, Math.max(0, share)); // a point beside a small chart: its edge
+  const spot = {
+    x: within((anchor.x - before.left) / before.width),
+    y: within((anchor.y - before.top) / before.height),
+  };
+  page.zoom = zoom;
   applyZoom();
-  highlight(page.node);
+  const after = svg.getBoundingClientRect();
+  box.scrollLeft += after.left + spot.x * after.width - anchor.x;
+  box.scrollTop += after.top + spot.y * after.height - anchor.y;
+}
+
+function zoomBy(steps) {
+  zoomTo(page.zoom * ZOOM_STEP ** steps);
+}
+
+function zoomToFit() {
+  const box = $("flow");
+  const svg = box.querySelector("svg");
+  if (!svg) return;
+  const width = Number(svg.dataset.width) * SVG_POINT_PX;
+  const height = Number(svg.dataset.height) * SVG_POINT_PX;
+  page.zoom = clampZoom(Math.min(box.clientWidth / width, box.clientHeight / height));
+  applyZoom();
+  box.scrollLeft = 0;
+  box.scrollTop = 0;
 }
 
 function applyZoom() {
+  showZoomLevel();
   const svg = $("flow").querySelector("svg");
   if (!svg) return;
   svg.setAttribute("width", `${Number(svg.dataset.width) * page.zoom}pt`);
   svg.setAttribute("height", `${Number(svg.dataset.height) * page.zoom}pt`);
+}
+
+function showZoomLevel() {
+  const level = `${Math.round(page.zoom * 100)}%`;
+  $("zoom-level").textContent = level;
+  $("zoom-reset").setAttribute("aria-label", `${level}: back to the actual size`);
+  $("flow").dataset.zoom = String(page.zoom);
+}
+
+/** One finger or the mouse drags the chart; two fingers pinch it; a click on a node opens it. */
+function panAndZoom(box) {
+  const pointers = new Map(); // pointerId → its last position
+  let gesture = null; // {moved, node, pinch: {distance, zoom, middle} | null}
+  const pinchOf = () => {
+    const [a, b] = [...pointers.values()];
+    return {
+      distance: Math.max(1, Math.hypot(a.x - b.x, a.y - b.y)),
+      middle: { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 },
+    };
+  };
+  box.addEventListener("pointerdown", (event) => {
+    if (event.pointerType === "mouse" && event.button !== 0) return;
+    const area = box.getBoundingClientRect();
+    const onScrollbar =
+      event.clientX - area.left - box.clientLeft >= box.clientWidth ||
+      event.clientY - area.top - box.clientTop >= box.clientHeight;
+    if (onScrollbar) return; // the scrollbars move the chart by themselves
+    pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    box.setPointerCapture(event.pointerId);
+    if (pointers.size === 1) {
+      const node = event.target.closest ? event.target.closest("g.node[data-node]") : null;
+      gesture = { moved: 0, node: node ? node.dataset.node : null, pinch: null };
+    } else if (pointers.size === 2 && gesture) {
+      gesture.moved = Infinity; // two fingers never click
+      gesture.pinch = { ...pinchOf(), zoom: page.zoom };
+    }
+  });
+  box.addEventListener("pointermove", (event) => {
+    const last = pointers.get(event.pointerId);
+    if (!last || !gesture) return;
+    const now = { x: event.clientX, y: event.clientY };
+    pointers.set(event.pointerId, now);
+    if (gesture.pinch && pointers.size === 2) {
+      const { distance, middle } = pinchOf();
+      box.scrollLeft -= middle.x - gesture.pinch.middle.x;
+      box.scrollTop -= middle.y - gesture.pinch.middle.y;
+      gesture.pinch.middle = middle;
+      zoomTo((gesture.pinch.zoom * distance) / gesture.pinch.distance, middle);
+      return;
+    }
+    if (pointers.size !== 1) return;
+    box.scrollLeft -= now.x - last.x;
+    box.scrollTop -= now.y - last.y;
+    gesture.moved += Math.abs(now.x - last.x) + Math.abs(now.y - last.y);
+    if (gesture.moved >= CLICK_SLOP_PX) box.classList.add("dragging");
+  });
+  const release = (event) => {
+    if (!pointers.delete(event.pointerId) || !gesture) return;
+    if (pointers.size === 1) {
+      gesture.pinch = null; // the finger left on the chart drags on
+      return;
+    }
+    if (pointers.size > 0) return;
+    const clicked = event.type === "pointerup" && gesture.moved < CLICK_SLOP_PX ? gesture.node : null;
+    gesture = null;
+    box.classList.remove("dragging");
+    if (clicked) jumpTo(clicked);
+  };
+  box.addEventListener("pointerup", release);
+  box.addEventListener("pointercancel", release);
+  box.addEventListener(
+    "wheel",
+    (event) => {
+      event.preventDefault();
+      const unit = event.deltaMode === 1 ? 16 : event.deltaMode === 2 ? box.clientHeight : 1;
+      // A trackpad's pinch arrives as a wheel with Ctrl held, in much smaller steps than a wheel's.
+      const speed = event.ctrlKey ? 0.01 : 0.002;
+      zoomTo(page.zoom * Math.exp(-event.deltaY * unit * speed), { x: event.clientX, y: event.clientY });
+    },
+    { passive: false },
+  );
+  box.addEventListener("keydown", (event) => {
+    const keys = { "+": 1, "=": 1, "-": -1, _: -1 };
+    if (event.key in keys) {
+      event.preventDefault();
+      zoomBy(keys[event.key]);
+    } else if (event.key === "0") {
+      event.preventDefault();
+      zoomTo(1);
+    }
+  });
 }
 
 function highlight(node) {
@@ -181,9 +338,12 @@ function highlight(node) {
   if (!target) return;
   target.classList.add("current");
   target.setAttribute("aria-current", "step");
-  // Scroll the chart (not the page) so the current node is in the middle of it.
+  // Scroll the chart (not the page) to bring the current node to its middle, unless it is in sight.
   const area = box.getBoundingClientRect();
   const spot = target.getBoundingClientRect();
+  const inSight =
+    spot.left >= area.left && spot.right <= area.right && spot.top >= area.top && spot.bottom <= area.bottom;
+  if (inSight) return;
   box.scrollLeft += spot.left + spot.width / 2 - (area.left + area.width / 2);
   box.scrollTop += spot.top + spot.height / 2 - (area.top + area.height / 2);
 }
@@ -211,8 +371,17 @@ function showStatus(status) {
     box.replaceChildren(panel);
   }
   if (status.warnings.length) {
-    const details = element("details");
-    details.append(element("summary", "", `${status.warnings.length} warning(s) from check`));
+    // A few warnings are open to read at once; many (a whole file's translations gone stale), or any
+    // on a phone, where they would squeeze the chat, are counted until opened. A staff member's own
+    // opening or closing is kept across saves.
+    const details = element("details", "warnings");
+    const roomy = window.matchMedia("(min-width: 640px)").matches;
+    details.open = page.warningsOpen ?? (roomy && status.warnings.length <= 3);
+    const summary = element("summary", "", `${status.warnings.length} warning(s) from check`);
+    summary.addEventListener("click", () => {
+      page.warningsOpen = !details.open;
+    });
+    details.append(summary);
     const list = element("ul");
     for (const problem of status.warnings) list.append(problemItem(problem));
     details.append(list);
@@ -319,6 +488,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("restart").addEventListener("click", restart);
   $("zoom-in").addEventListener("click", () => zoomBy(1));
   $("zoom-out").addEventListener("click", () => zoomBy(-1));
+  $("zoom-reset").addEventListener("click", () => zoomTo(1));
+  $("zoom-fit").addEventListener("click", zoomToFit);
+  panAndZoom($("flow"));
   $("language").addEventListener("change", (event) => {
     setLanguage(event.target.value);
     restart();
