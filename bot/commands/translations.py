@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from bot.commands.common import content_paths, load
 from bot.content.models import Node
 from bot.content.scripts import SOURCE_LANGUAGE
 from bot.content.translating import OldSources, Todo, changes, read_language, record_done, scaffold, todo
-from bot.settings import KeptScriptsSettings
+from bot.settings import KeptScriptsSettings, describe_settings_error
 from bot.staff_words import say, say_n
 
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")  # a folder name under dialogues/: nn, en, se …
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         return _done(dialogues_dir, languages, *args.done)
     if args.scaffold:
         return _scaffold(dialogues_dir, languages, args.scaffold)
-    old_sources = OldSources(KeptScriptsSettings().kept_scripts)
+    old_sources = OldSources(_kept_scripts())
     count = 0
     for lang in languages:
         for item in todo(dialogues_dir, lang):
@@ -139,6 +142,15 @@ def _shown(item: Todo, old_sources: OldSources) -> str:
     return "\n".join(lines)
 
 
+def _kept_scripts() -> Path:
+    """Where the kept versions are (KEPT_SCRIPTS_DIR, else beside the database), or exit 2 saying why not."""
+    try:
+        return KeptScriptsSettings().kept_scripts
+    except ValidationError as error:
+        print(f"balansebot: {describe_settings_error(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _changes(old: Node, item: Todo) -> list[str]:
     return changes(old, item.source) or [say("(only spacing at the start or end of the text)")]
 
@@ -186,7 +198,7 @@ def _done(dialogues_dir: Path, languages: list[str], lang: str, node_id: str) ->
     except ValueError as refused:
         print(refused)
         return 1
-    OldSources(KeptScriptsSettings().kept_scripts).remember(original, source_at.loaded.script.topic)
+    OldSources(_kept_scripts()).remember(original, source_at.loaded.script.topic)
     print(
         say(
             "{path}:{line}: `{node}` now records translated_from: {fingerprint}",
