@@ -30,18 +30,22 @@ class Catalogs:
         """Compile every locales/<lang>/LC_MESSAGES/balansebot.po found."""
         catalogs = cls()
         for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-            lang = po_path.parent.parent.name
-            with po_path.open("rb") as po_file:
-                catalog = read_po(po_file, locale=lang, domain=DOMAIN)
-            buffer = io.BytesIO()
-            write_mo(buffer, catalog)
-            buffer.seek(0)
-            catalogs.translations[lang] = gettext.GNUTranslations(buffer)
+            catalogs.translations[po_path.parent.parent.name] = compile_po(po_path, DOMAIN)
         return catalogs
 
     def get(self, lang: str) -> gettext.NullTranslations:
         """The catalogue for `lang`; untranslated strings stay as their English msgid."""
         return self.translations.get(lang) or gettext.NullTranslations()
+
+
+def compile_po(po_path: Path, domain: str) -> gettext.GNUTranslations:
+    """One locales/<lang>/LC_MESSAGES/<domain>.po compiled in memory."""
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=po_path.parent.parent.name, domain=domain)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
 
 
 def language_name(lang: str) -> str:

@@ -43,6 +43,17 @@ def _drop_serve_databases() -> Iterator[None]:
     drop_serve_databases()
 
 
+@pytest.fixture(autouse=True)
+def _staff_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The staff tools speak their default (Bokmål) whatever the locale of the machine running the tests.
+
+    A test that wants English says so (LANG=en_… or `--lang en`).
+    """
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 @pytest.fixture(scope="session")
 def catalogs() -> Catalogs:
     """The compiled gettext catalogues from locales/."""

@@ -61,4 +61,4 @@ def test_chat_refuses_broken_scripts(tmp_path: Path) -> None:
     (target / "nb" / "om.yaml").write_text("topic: om\nnodes: [\n", encoding="utf-8")
     result = run_balansebot("chat", "--dialogues", str(target))
     assert result.returncode == 1
-    assert "dialogues/nb/om.yaml:" in result.stderr and "not valid YAML" in result.stderr
+    assert "dialogues/nb/om.yaml:" in result.stderr and "ikke gyldig YAML" in result.stderr

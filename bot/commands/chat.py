@@ -9,14 +9,17 @@ from pathlib import Path
 
 from bot.adapters.terminal import run_chat
 from bot.commands.common import engine_or_exit
+from bot.staff_words import say
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
-    parser = sub.add_parser("chat", help="talk to the bot in the terminal (no token, no network)")
-    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
-    parser.add_argument("--no-color", action="store_true", help="plain text without terminal styles")
-    parser.add_argument("--lang", choices=("nb", "nn", "en"), default="nb", help="the language to start in")
+    parser = sub.add_parser("chat", help=say("talk to the bot in the terminal (no token, no network)"))
+    parser.add_argument("--dialogues", type=Path, help=say("the dialogues folder (default: ./dialogues)"))
+    parser.add_argument("--no-color", action="store_true", help=say("plain text without terminal styles"))
+    parser.add_argument(
+        "--lang", choices=("nb", "nn", "en"), default="nb", help=say("the language to start in")
+    )
     parser.set_defaults(run=run)
 
 

@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from bot.commands.common import load
+from bot.staff_words import say, say_n
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
-    parser = sub.add_parser("check", help="check the dialogue scripts (file:line and how to fix)")
-    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
-    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser = sub.add_parser("check", help=say("check the dialogue scripts (file:line and how to fix)"))
+    parser.add_argument("--dialogues", type=Path, help=say("the dialogues folder (default: ./dialogues)"))
+    parser.add_argument("--strict", action="store_true", help=say("treat warnings as errors"))
     parser.set_defaults(run=run)
 
 
@@ -27,12 +28,20 @@ def run(args: argparse.Namespace) -> int:
         nodes = sum(len(s.nodes) for s in result.scripts.languages.values())
         languages = ", ".join(sorted(result.scripts.languages))
         print(
-            f"OK: {nodes} nodes in {languages}; version {result.scripts.version}"
-            + (f"; {warnings} warning(s)" if warnings else "")
+            say(
+                "OK: {nodes} nodes in {languages}; version {version}",
+                nodes=nodes,
+                languages=languages,
+                version=result.scripts.version,
+            )
+            + (say_n("; {count} warning", "; {count} warnings", warnings) if warnings else "")
         )
         return 0
     print(
-        f"\n{errors} error(s), {warnings} warning(s). Nothing was changed; fix the lines above and run "
-        "`balansebot check` again."
+        "\n"
+        + say_n("{count} error", "{count} errors", errors)
+        + ", "
+        + say_n("{count} warning", "{count} warnings", warnings)
+        + say(". Nothing was changed; fix the lines above and run `balansebot check` again.")
     )
     return 1

@@ -16,6 +16,7 @@ from bot.engine.lead_form import LeadFormEngine
 from bot.i18n import Catalogs
 from bot.live_scripts import LiveScripts, start_live
 from bot.settings import ContentSettings
+from bot.staff_words import say_n
 
 
 def content_paths(dialogues: Path | None) -> tuple[Path, Path]:
@@ -69,7 +70,12 @@ def exit_with_errors(result: LoadResult) -> NoReturn:
     for problem in result.errors:
         print(problem, file=sys.stderr)
     print(
-        f"\nThe scripts have {len(result.errors)} error(s); run `balansebot check` after fixing them.",
+        "\n"
+        + say_n(
+            "The scripts have {count} error; run `balansebot check` after fixing it.",
+            "The scripts have {count} errors; run `balansebot check` after fixing them.",
+            len(result.errors),
+        ),
         file=sys.stderr,
     )
     raise SystemExit(1)

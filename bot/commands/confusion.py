@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.commands.common import engine_or_exit
 from bot.settings import PROJECT_ROOT
+from bot.staff_words import say
 from bot.understanding.evaluation import evaluate, load_examples
 
 CORPUS = PROJECT_ROOT / "tests" / "understanding"
@@ -28,12 +29,15 @@ DEFAULT_SETS = tuple(CORPUS / f for f in TUNED_ON)
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
-    parser = sub.add_parser("confusion", help="accuracy on a labelled set, and every wrong answer")
+    parser = sub.add_parser("confusion", help=say("accuracy on a labelled set, and every wrong answer"))
     parser.add_argument(
-        "--labelled", type=Path, action="append", help="a labelled set (YAML); may be given more than once"
+        "--labelled",
+        type=Path,
+        action="append",
+        help=say("a labelled set (YAML); may be given more than once"),
     )
-    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
-    parser.add_argument("--quiet", action="store_true", help="only the figures, not every wrong answer")
+    parser.add_argument("--dialogues", type=Path, help=say("the dialogues folder (default: ./dialogues)"))
+    parser.add_argument("--quiet", action="store_true", help=say("only the figures, not every wrong answer"))
     parser.set_defaults(run=run)
 
 

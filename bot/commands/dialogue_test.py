@@ -8,19 +8,20 @@ from pathlib import Path
 from bot.commands.common import content_paths, engine_or_exit
 from bot.content.problems import Problem
 from bot.staff.dialogue_tests import TESTS_FOLDER, check_and_run, find_test_files, read_conversations
+from bot.staff_words import say, say_n
 
 SELECT = "::"  # `file.yaml::name` runs one conversation, as pytest names it
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
-    parser = sub.add_parser("test", help="run the conversation tests in dialogues/tests/")
-    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
+    parser = sub.add_parser("test", help=say("run the conversation tests in dialogues/tests/"))
+    parser.add_argument("--dialogues", type=Path, help=say("the dialogues folder (default: ./dialogues)"))
     parser.add_argument(
         "files",
         nargs="*",
         metavar="FILE",
-        help="test files or folders (default: dialogues/tests/); FILE::NAME runs one conversation",
+        help=say("test files or folders (default: dialogues/tests/); FILE::NAME runs one conversation"),
     )
     parser.set_defaults(run=run)
 
@@ -31,13 +32,18 @@ def run(args: argparse.Namespace) -> int:
     dialogues_dir, _ = content_paths(args.dialogues)
     targets = _targets(args.files, dialogues_dir)
     if not targets:
-        print(f"No conversation tests found in {dialogues_dir / TESTS_FOLDER}. Nothing was tested.")
+        print(
+            say(
+                "No conversation tests found in {folder}. Nothing was tested.",
+                folder=dialogues_dir / TESTS_FOLDER,
+            )
+        )
         return 1
     passed = failed = broken = 0
     for path, shown, name in targets:
         print(shown)
         if not path.is_file():
-            print(Problem(shown, 1, "there is no such file", "check the file name and folder."))
+            print(Problem(shown, 1, say("there is no such file"), say("check the file name and folder.")))
             broken += 1
             continue
         conversations = read_conversations(path, shown)
@@ -48,7 +54,14 @@ def run(args: argparse.Namespace) -> int:
             continue
         chosen = [c for c in conversations if not isinstance(c, Problem) and name in (None, c.name)]
         if not chosen:
-            print(Problem(shown, 1, f"there is no conversation called “{name}”", "check the name after ::."))
+            print(
+                Problem(
+                    shown,
+                    1,
+                    say("there is no conversation called “{name}”", name=name),
+                    say("check the name after ::."),
+                )
+            )
             broken += 1
         for conversation in chosen:
             outcome = check_and_run(engine, conversation)
@@ -68,12 +81,23 @@ def _summary(passed: int, failed: int, broken: int) -> int:
     """Print the totals; the exit code is 1 when anything failed or could not be read."""
     total = passed + failed
     if not (failed or broken):
-        print(f"OK: all {total} conversation(s) passed.")
+        print(say_n("OK: the {count} conversation passed.", "OK: all {count} conversations passed.", total))
         return 0
-    parts = [f"{failed} of {total} conversation(s) failed"] if failed else [f"{passed} passed"]
+    parts = (
+        [
+            say_n(
+                "{failed} of {count} conversation failed",
+                "{failed} of {count} conversations failed",
+                total,
+                failed=failed,
+            )
+        ]
+        if failed
+        else [say_n("{count} passed", "{count} passed", passed)]
+    )
     if broken:
-        parts.append(f"{broken} test file(s) have mistakes")
-    print("; ".join(parts) + ". Fix the lines above and run `balansebot test` again.")
+        parts.append(say_n("{count} test file has mistakes", "{count} test files have mistakes", broken))
+    print("; ".join(parts) + say(". Fix the lines above and run `balansebot test` again."))
     return 1
 
 

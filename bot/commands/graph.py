@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.commands.common import engine_or_exit
 from bot.staff.flow_graph import FORMATS, Format, GraphvizError, GraphvizMissing, render_flow
+from bot.staff_words import say
 
 # Exit codes: 1 = the scripts have errors (as every command), 2 = the chart cannot be made or written here.
 CANNOT_DRAW = 2
@@ -18,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     """Register the subcommand."""
     parser = sub.add_parser(
         "graph",
-        help="draw the dialogue flow as SVG or PNG (needs Graphviz's `dot`)",
+        help=say("draw the dialogue flow as SVG or PNG (needs Graphviz's `dot`)"),
         description="Draw every node, grouped by topic, with its buttons as arrows.",
         epilog="Exit codes: 0 written, 1 errors in the scripts, 2 no Graphviz or cannot write the file.",
     )
@@ -26,17 +27,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "-o",
         "--output",
         required=True,
-        help="the file to write (.svg or .png), or - for standard output",
+        help=say("the file to write (.svg or .png), or - for standard output"),
     )
     parser.add_argument(
         "--format",
         choices=FORMATS,
-        help="svg or png (default: from the file name's ending, else svg)",
+        help=say("svg or png (default: from the file name's ending, else svg)"),
     )
     parser.add_argument(
-        "--lang", choices=("nb", "nn", "en"), default="nb", help="language of the node titles (default nb)"
+        "--lang",
+        choices=("nb", "nn", "en"),
+        default="nb",
+        help=say("language of the node titles (default nb)"),
     )
-    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
+    parser.add_argument("--dialogues", type=Path, help=say("the dialogues folder (default: ./dialogues)"))
     parser.set_defaults(run=run)
 
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import DatabaseSettings, describe_settings_error
+from bot.staff_words import say
 from bot.storage.database import database_unreachable
 from bot.storage.migrate import alembic_config
 
@@ -17,17 +18,19 @@ from bot.storage.migrate import alembic_config
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
-        "migrate", help="upgrade the database schema (serve does it at start), or step back"
+        "migrate", help=say("upgrade the database schema (serve does it at start), or step back")
     )
     parser.add_argument(
         "action",
         nargs="?",
         choices=("upgrade", "current", "downgrade"),
         default="upgrade",
-        help="upgrade to the newest schema (default), show the current revision, or go back one step",
+        help=say("upgrade to the newest schema (default), show the current revision, or go back one step"),
     )
     parser.add_argument(
-        "revision", nargs="?", help="upgrade: the revision to reach (default head); downgrade: default -1"
+        "revision",
+        nargs="?",
+        help=say("upgrade: the revision to reach (default head); downgrade: default -1"),
     )
     parser.set_defaults(run=run)
 

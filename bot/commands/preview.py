@@ -17,6 +17,7 @@ from bot.settings import describe_settings_error
 from bot.staff.preview.app import create_app
 from bot.staff.preview.settings import PreviewSettings
 from bot.staff.preview.status import StatusBoard
+from bot.staff_words import say
 
 STOP_SECONDS = 2.0  # open pages hold event streams; they are ended on shutdown, so this is plenty
 
@@ -24,13 +25,15 @@ STOP_SECONDS = 2.0  # open pages hold event streams; they are ended on shutdown,
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
     parser = sub.add_parser(
-        "preview", help="chat with the bot in a local web page, with the flow chart and live reload"
+        "preview", help=say("chat with the bot in a local web page, with the flow chart and live reload")
     )
-    parser.add_argument("--port", type=int, default=8000, help="the port to listen on (default: 8000)")
+    parser.add_argument("--port", type=int, default=8000, help=say("the port to listen on (default: 8000)"))
     parser.add_argument(
-        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this machine only)"
+        "--host",
+        default="127.0.0.1",
+        help=say("the address to listen on (default: 127.0.0.1, this machine only)"),
     )
-    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
+    parser.add_argument("--dialogues", type=Path, help=say("the dialogues folder (default: ./dialogues)"))
     parser.set_defaults(run=run)
 
 

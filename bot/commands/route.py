@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.commands.common import engine_or_exit
 from bot.engine.engine import PATTERN_CUE, Engine
 from bot.engine.model import ChatState, FreeText, Outcome
+from bot.staff_words import say
 
 STDIN = "-"
 
@@ -27,34 +28,42 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     """Register the subcommand."""
     parser = sub.add_parser(
         "route",
-        help="show which node a message would reach, with scores (or one line per message of a list)",
+        help=say("show which node a message would reach, with scores (or one line per message of a list)"),
     )
     parser.add_argument(
         "text",
         nargs="?",
-        help='the message, in quotes; "-" reads one message per line from standard input',
+        help=say('the message, in quotes; "-" reads one message per line from standard input'),
     )
     parser.add_argument(
         "--file",
         type=Path,
-        help="read one message per line from FILE (UTF-8) and print one answer line per message",
+        help=say("read one message per line from FILE (UTF-8) and print one answer line per message"),
     )
-    parser.add_argument("--lang", default="nb", help="the reader's language (default nb)")
-    parser.add_argument("--dialogues", type=Path, help="the dialogues folder (default: ./dialogues)")
+    parser.add_argument("--lang", default="nb", help=say("the reader's language (default nb)"))
+    parser.add_argument("--dialogues", type=Path, help=say("the dialogues folder (default: ./dialogues)"))
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """One message: the answer and why. A list: one answer line per message, in order."""
     if args.text is not None and args.file is not None:
-        return _refuse('give either a message or --file, not both (use "-" for standard input)')
+        return _refuse(say('give either a message or --file, not both (use "-" for standard input)'))
     stdin_is_terminal = sys.stdin is None or sys.stdin.isatty()
     if args.text is None and args.file is None and stdin_is_terminal:
-        return _refuse('give a message in quotes, --file FILE, or "-" to read messages from standard input')
+        return _refuse(
+            say('give a message in quotes, --file FILE, or "-" to read messages from standard input')
+        )
     engine = engine_or_exit(args.dialogues)
     languages = sorted(engine.scripts.languages)
     if args.lang not in languages:
-        return _refuse(f"unknown language {args.lang!r}; the scripts have: {', '.join(languages)}")
+        return _refuse(
+            say(
+                "unknown language {lang!r}; the scripts have: {languages}",
+                lang=args.lang,
+                languages=", ".join(languages),
+            )
+        )
     if args.text is not None and args.text != STDIN:
         _explain(engine, args.lang, args.text)
         return 0
@@ -78,7 +87,7 @@ def _handle(engine: Engine, lang: str, text: str) -> Outcome:
 
 
 def _answer(outcome: Outcome) -> str:
-    return f"answer: {outcome.route} → {', '.join(outcome.nodes) or '-'}"
+    return say("answer: {route} → {nodes}", route=outcome.route, nodes=", ".join(outcome.nodes) or "-")
 
 
 def _explain(engine: Engine, lang: str, text: str) -> None:
@@ -86,13 +95,27 @@ def _explain(engine: Engine, lang: str, text: str) -> None:
     print(_answer(_handle(engine, lang, text)))
     alert = engine.alert(text)
     if alert is not None:
-        strength = "weak" if alert.weak else "strong"
-        print(f"alarm: {alert.node} ({strength}) because: {', '.join(alert.because) or '-'}")
+        strength = say("weak") if alert.weak else say("strong")
+        print(
+            say(
+                "alarm: {node} ({strength}) because: {because}",
+                node=alert.node,
+                strength=strength,
+                because=", ".join(alert.because) or "-",
+            )
+        )
     router = engine.router()
     learned = None if router.route(text).in_staffs_words else engine.learned_answer(text)
     if learned is not None:
-        print(f"answer by {PATTERN_CUE}: {learned[0]} {learned[1]:.0%} (the router's candidates are below)")
-    print("words understood: " + ", ".join(f"{t}×{w:g}" for t, w in router.features(text).items()))
+        print(
+            say(
+                "answer by {cue}: {node} {share:.0%} (the router's candidates are below)",
+                cue=PATTERN_CUE,
+                node=learned[0],
+                share=learned[1],
+            )
+        )
+    print(say("words understood: ") + ", ".join(f"{t}×{w:g}" for t, w in router.features(text).items()))
     for match in router.route(text).candidates:
         print(f"  {match.score:6.2f}  {match.node}")
 
@@ -100,7 +123,7 @@ def _explain(engine: Engine, lang: str, text: str) -> None:
 def _messages(file: Path | None) -> list[str]:
     """The non-blank lines of FILE (or standard input), without their line endings."""
     from_stdin = file is None or str(file) == STDIN
-    name = "standard input" if from_stdin else str(file)
+    name = say("standard input") if from_stdin else str(file)
     try:
         if file is not None and not from_stdin:
             data = file.read_bytes()
@@ -110,8 +133,12 @@ def _messages(file: Path | None) -> list[str]:
             data = sys.stdin.read().encode()
         text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is not part of a message
     except UnicodeDecodeError as error:
-        raise _UnreadableError(f"{name} is not UTF-8 text (byte {error.start})") from error
+        raise _UnreadableError(
+            say("{name} is not UTF-8 text (byte {byte})", name=name, byte=error.start)
+        ) from error
     except OSError as error:
-        raise _UnreadableError(f"cannot read {name}: {error.strerror or error}") from error
+        raise _UnreadableError(
+            say("cannot read {name}: {reason}", name=name, reason=error.strerror or error)
+        ) from error
     lines = (line.removesuffix("\r") for line in text.split("\n"))
     return [line for line in lines if line.strip()]

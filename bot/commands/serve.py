@@ -16,6 +16,7 @@ from bot.commands.common import engine_maker, live_or_exit
 from bot.i18n import Catalogs
 from bot.logs import configure_logging
 from bot.settings import ServeSettings, describe_settings_error, serve_settings
+from bot.staff_words import say
 from bot.storage.database import ConnectionBudgetError, database_unreachable, restrict_sqlite_files
 from bot.telegram.webapp import serve
 
@@ -24,7 +25,7 @@ SHUTDOWN_SECONDS = 8.0  # finish in-flight updates, within the 10 s a container 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
-    parser = sub.add_parser("serve", help="run the bot on Telegram (settings from the environment)")
+    parser = sub.add_parser("serve", help=say("run the bot on Telegram (settings from the environment)"))
     parser.set_defaults(run=run)
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import describe_settings_error
+from bot.staff_words import marked, say
 from bot.stats.counter import stats_day
 from bot.stats.report import read_report, report_as_json
 from bot.stats.settings import StatsSettings
@@ -19,7 +20,7 @@ from bot.stats.table import render_legend, render_table
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 3660
-NO_STATISTICS = (
+NO_STATISTICS = marked(
     "No statistics yet: `balansebot serve` counts the answers it shows, "
     "and stores them within a few seconds (and when it stops)."
 )
@@ -27,12 +28,15 @@ NO_STATISTICS = (
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the subcommand."""
-    parser = sub.add_parser("stats", help="anonymous daily counts of the answers shown (under 5 hidden)")
+    parser = sub.add_parser("stats", help=say("anonymous daily counts of the answers shown (under 5 hidden)"))
     parser.add_argument(
-        "--days", type=_days, default=DEFAULT_DAYS, help=f"how many days up to today (default {DEFAULT_DAYS})"
+        "--days",
+        type=_days,
+        default=DEFAULT_DAYS,
+        help=say("how many days up to today (default {days})", days=DEFAULT_DAYS),
     )
-    parser.add_argument("--database-url", help="the database (default: DATABASE_URL, as for serve)")
-    parser.add_argument("--json", action="store_true", help="print JSON (one object per day) instead")
+    parser.add_argument("--database-url", help=say("the database (default: DATABASE_URL, as for serve)"))
+    parser.add_argument("--json", action="store_true", help=say("print JSON (one object per day) instead"))
     parser.set_defaults(run=run)
 
 
@@ -51,12 +55,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(read_report(settings.database_url, args.days, today))
     except (SQLAlchemyError, OSError) as error:
-        print(f"balansebot: cannot read the statistics: {_reason(error)}", file=sys.stderr)
+        print(say("balansebot: cannot read the statistics: {reason}", reason=_reason(error)), file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(report_as_json(report), ensure_ascii=False, indent=2))
     elif not report:
-        print(NO_STATISTICS)
+        print(say(NO_STATISTICS))
     else:
         print(render_legend(report))
         print()
@@ -69,9 +73,9 @@ def _days(text: str) -> int:
     try:
         days = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+        raise argparse.ArgumentTypeError(say("{text!r} is not a whole number of days", text=text)) from None
     if not 1 <= days <= MAX_DAYS:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_DAYS}")
+        raise argparse.ArgumentTypeError(say("must be from 1 to {most}", most=MAX_DAYS))
     return days
 
 

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 from bot.content import telegram_html
 from bot.content.facts import DYNAMIC_FACTS, Facts, placeholders, repeated_units
-from bot.content.models import AcuteFile, Button, Node
+from bot.content.models import SCAFFOLD_MARK, AcuteFile, Button, Node
 from bot.content.problems import Problem
 from bot.content.scripts import BUILT_IN_COMMANDS, BUILT_IN_NODES, REQUIRED_NODES, SOURCE_LANGUAGE
 from bot.content.yaml_source import YamlDocument
 from bot.engine import callbacks
 from bot.i18n import Catalogs
+from bot.staff_words import say
 
 if TYPE_CHECKING:
     from bot.content.loader import LoadedFile
@@ -48,9 +49,12 @@ def check_language(
                     Problem(
                         doc.path,
                         doc.line_of((*loc, "id")),
-                        f"node id `{node.id}` is used twice",
-                        f"it is already used at {other_doc.path}:"
-                        f"{other_doc.line_of(('nodes', other_index, 'id'))}; give one a new id.",
+                        say("node id `{node}` is used twice", node=node.id),
+                        say(
+                            "it is already used at {other_path}:{other_line}; give one a new id.",
+                            other_path=other_doc.path,
+                            other_line=other_doc.line_of(("nodes", other_index, "id")),
+                        ),
                     )
                 )
                 continue
@@ -95,8 +99,8 @@ def _check_acute(doc: YamlDocument, spec: AcuteFile, known: set[str] | None) -> 
                 Problem(
                     doc.path,
                     doc.line_of(("concepts", name)),
-                    f"the concept `{name}` has no phrases",
-                    "add phrases to it, or remove it and the rules that use it.",
+                    say("the concept `{name}` has no phrases", name=name),
+                    say("add phrases to it, or remove it and the rules that use it."),
                 )
             )
     used: set[str] = set()
@@ -113,10 +117,10 @@ def _check_acute(doc: YamlDocument, spec: AcuteFile, known: set[str] | None) -> 
                     Problem(
                         doc.path,
                         doc.line_of(("rules", r_index, key, c_index)),
-                        f"there is no concept `{name}` under `concepts:`",
-                        f"did you mean `{close[0]}`?"
+                        say("there is no concept `{name}` under `concepts:`", name=name),
+                        say("did you mean `{suggestion}`?", suggestion=close[0])
                         if close
-                        else f"add `{name}:` with its phrases under `concepts:`.",
+                        else say("add `{name}:` with its phrases under `concepts:`.", name=name),
                     )
                 )
     for name in spec.concepts:
@@ -125,8 +129,8 @@ def _check_acute(doc: YamlDocument, spec: AcuteFile, known: set[str] | None) -> 
                 Problem(
                     doc.path,
                     doc.line_of(("concepts", name)),
-                    f"no rule uses the concept `{name}`",
-                    "use it in a rule's `when:` or `unless:`, or remove it.",
+                    say("no rule uses the concept `{name}`", name=name),
+                    say("use it in a rule's `when:` or `unless:`, or remove it."),
                     "warning",
                 )
             )
@@ -150,29 +154,66 @@ def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
                         Problem(
                             item.doc.path,
                             item.doc.line_of(("nodes", index, "id")),
-                            f"`{node.id}` has no Bokmål node to be a translation of",
-                            "use the id of the Bokmål node this translates (see `balansebot translations "
-                            "--fingerprints`), or add the node to dialogues/nb/ first.",
+                            say("`{node}` has no Bokmål node to be a translation of", node=node.id),
+                            say(
+                                "use the id of the Bokmål node this translates (see `balansebot "
+                                "translations --fingerprints`), or add the node to dialogues/nb/ first."
+                            ),
                         )
                     )
                     continue
                 problems.extend(_same_buttons(item, index, lang, node, original))
                 current = original.fingerprint()
-                if node.translated_from != current:
+                if node.translated_from == SCAFFOLD_MARK:
+                    problems.append(
+                        Problem(
+                            item.doc.path,
+                            item.doc.line_of(("nodes", index, "translated_from")),
+                            say(
+                                "`{node}` in {lang} is a skeleton nobody has translated yet",
+                                node=node.id,
+                                lang=lang,
+                            ),
+                            say(
+                                "translate its title, text and button labels (they are Bokmål now), then run "
+                                "`balansebot translations --done {lang} {node}`.",
+                                node=node.id,
+                                lang=lang,
+                            ),
+                            "warning",
+                        )
+                    )
+                elif node.translated_from != current:
                     line = item.doc.line_of(
                         ("nodes", index, "translated_from" if node.translated_from else "id")
                     )
-                    what = (
-                        "has no `translated_from`"
+                    message = (
+                        say(
+                            "the {lang} translation of `{node}` has no `translated_from`",
+                            lang=lang,
+                            node=node.id,
+                        )
                         if node.translated_from is None
-                        else "is older than its Bokmål text"
+                        else say(
+                            "the {lang} translation of `{node}` is older than its Bokmål text",
+                            lang=lang,
+                            node=node.id,
+                        )
                     )
                     problems.append(
                         Problem(
                             item.doc.path,
                             line,
-                            f"the {lang} translation of `{node.id}` {what}",
-                            f"bring it in line with the Bokmål node, then set `translated_from: {current}`.",
+                            message,
+                            say(
+                                "`balansebot translations` shows what changed in Bokmål; bring the "
+                                "translation in line, then run "
+                                "`balansebot translations --done {lang} {node}` "
+                                "(it writes `translated_from: {fingerprint}`).",
+                                lang=lang,
+                                node=node.id,
+                                fingerprint=current,
+                            ),
                             "warning",
                         )
                     )
@@ -181,8 +222,17 @@ def check_translations(by_lang: dict[str, list[LoadedFile]]) -> list[Problem]:
                 Problem(
                     loaded[0].doc.path.parent,
                     1,
-                    f"node `{missing}` has no {lang} translation (readers get Bokmål)",
-                    f"add a node with `id: {missing}` to a file in dialogues/{lang}/.",
+                    say(
+                        "node `{node}` has no {lang} translation (readers get Bokmål)",
+                        node=missing,
+                        lang=lang,
+                    ),
+                    say(
+                        "run `balansebot translations --scaffold {lang}` for a skeleton to fill in, or add a "
+                        "node with `id: {node}` to a file in dialogues/{lang}/.",
+                        node=missing,
+                        lang=lang,
+                    ),
                     "warning",
                 )
             )
@@ -195,7 +245,7 @@ def _button_kind(button: Button) -> str:
         return button.goto
     if button.quick_exit:
         return "quick_exit: true"
-    return f"auto_delete: {button.auto_delete}" if button.auto_delete else "(link)"
+    return f"auto_delete: {button.auto_delete}" if button.auto_delete else say("(link)")
 
 
 def _same_buttons(item: LoadedFile, index: int, lang: str, node: Node, original: Node) -> list[Problem]:
@@ -206,13 +256,17 @@ def _same_buttons(item: LoadedFile, index: int, lang: str, node: Node, original:
 
     if shape(node.buttons) == shape(original.buttons):
         return []
-    wanted = ", ".join(f"`{target}`" for target in shape(original.buttons)) or "no buttons"
+    wanted = ", ".join(f"`{target}`" for target in shape(original.buttons)) or say("no buttons")
     return [
         Problem(
             item.doc.path,
             item.doc.line_of(("nodes", index, "buttons" if node.buttons else "id")),
-            f"the {lang} translation of `{node.id}` has other buttons than the Bokmål node",
-            f"give it the Bokmål node's buttons in the same order, leading to {wanted}.",
+            say(
+                "the {lang} translation of `{node}` has other buttons than the Bokmål node",
+                lang=lang,
+                node=node.id,
+            ),
+            say("give it the Bokmål node's buttons in the same order, leading to {wanted}.", wanted=wanted),
             "warning",  # as a stale translation: Bokmål is edited first, the translations follow
         )
     ]
@@ -228,8 +282,8 @@ def _check_command(
             Problem(
                 doc.path,
                 line,
-                f"/{node.command} is a built-in command",
-                "choose another command name; the bot handles this one itself.",
+                say("/{command} is a built-in command", command=node.command),
+                say("choose another command name; the bot handles this one itself."),
             )
         ]
     if node.command in commands:
@@ -238,8 +292,12 @@ def _check_command(
             Problem(
                 doc.path,
                 line,
-                f"/{node.command} is given to two nodes",
-                f"it already opens the node at {other_doc.path}:{other_line}; remove one.",
+                say("/{command} is given to two nodes", command=node.command),
+                say(
+                    "it already opens the node at {other_path}:{other_line}; remove one.",
+                    other_path=other_doc.path,
+                    other_line=other_line,
+                ),
             )
         ]
     commands[node.command] = (doc, line)
@@ -263,8 +321,12 @@ def _check_node(
                 Problem(
                     doc.path,
                     line,
-                    f"the text is {length} characters; Telegram's limit is {MAX_TEXT}",
-                    "split it into two nodes joined by a button.",
+                    say(
+                        "the text is {length} characters; Telegram's limit is {max_text}",
+                        length=length,
+                        max_text=MAX_TEXT,
+                    ),
+                    say("split it into two nodes joined by a button."),
                 )
             )
         elif length > LONG_TEXT:
@@ -272,21 +334,28 @@ def _check_node(
                 Problem(
                     doc.path,
                     line,
-                    f"the text is {length} characters long",
-                    "short messages are easier to read on a phone; consider splitting it.",
+                    say("the text is {length} characters long", length=length),
+                    say("short messages are easier to read on a phone; consider splitting it."),
                     "warning",
                 )
             )
         elif length == 0:
-            problems.append(Problem(doc.path, line, "the text shows nothing", "write the message text."))
+            problems.append(
+                Problem(doc.path, line, say("the text shows nothing"), say("write the message text."))
+            )
     for offset, key, word in repeated_units(node.text, facts.values, lang, catalogs):
         shown = facts.display(key, lang, catalogs)
         problems.append(
             Problem(
                 doc.path,
                 doc.line_in_text((*loc, "text"), offset, node.text),
-                f"{{{key}}} already shows its unit ({shown!r}), so {word!r} would be there twice",
-                f"remove {word!r} after {{{key}}}.",
+                say(
+                    "{{{key}}} already shows its unit ({shown!r}), so {word!r} would be there twice",
+                    key=key,
+                    shown=shown,
+                    word=word,
+                ),
+                say("remove {word!r} after {{{key}}}.", word=word, key=key),
                 "warning",
             )
         )
@@ -302,9 +371,12 @@ def _check_node(
                 Problem(
                     doc.path,
                     doc.line_of((*b_loc, "goto")),
-                    f"this button would send {size} bytes of callback data; Telegram allows "
-                    f"{callbacks.MAX_CALLBACK_BYTES}",
-                    "use a shorter node id (at most 60 letters).",
+                    say(
+                        "this button would send {size} bytes of callback data; Telegram allows {most}",
+                        size=size,
+                        most=callbacks.MAX_CALLBACK_BYTES,
+                    ),
+                    say("use a shorter node id (at most 60 letters)."),
                 )
             )
         problems += _check_auto_delete(button, doc, b_loc, facts)
@@ -313,9 +385,11 @@ def _check_node(
             Problem(
                 doc.path,
                 doc.line_of(loc),
-                f"node `{node.id}` is a dead end (no buttons)",
-                "add a button to where the reader may want to go next (e.g. `goto: telefon`), "
-                "or write `end: true` if the menu button is enough.",
+                say("node `{node}` is a dead end (no buttons)", node=node.id),
+                say(
+                    "add a button to where the reader may want to go next (e.g. `goto: telefon`), or "
+                    "write `end: true` if the menu button is enough."
+                ),
             )
         )
     for key in ("phrases", "keywords"):
@@ -325,8 +399,8 @@ def _check_node(
                     Problem(
                         doc.path,
                         doc.line_of((*loc, key, p_index)),
-                        f"an empty entry in {key}",
-                        "remove the empty line.",
+                        say("an empty entry in {key}", key=key),
+                        say("remove the empty line."),
                     )
                 )
     return problems
@@ -348,7 +422,7 @@ def _check_placeholders(
                 Problem(
                     doc.path,
                     doc.line_in_text(loc, offset, template),
-                    f"the fact {{{key}}} does not exist in facts.yaml",
+                    say("the fact {{{key}}} does not exist in facts.yaml", key=key),
                     hint,
                 )
             )
@@ -367,9 +441,13 @@ def _check_auto_delete(
         Problem(
             doc.path,
             doc.line_of((*loc, "auto_delete")),
-            f"`auto_delete: {button.auto_delete}` is later than Telegram lets the bot delete messages "
-            f"({window} hours after they were sent)",
-            f"choose at most {window}h, e.g. `auto_delete: 24h`.",
+            say(
+                "`auto_delete: {auto_delete}` is later than Telegram lets the bot delete messages "
+                "({window} hours after they were sent)",
+                auto_delete=button.auto_delete,
+                window=window,
+            ),
+            say("choose at most {window}h, e.g. `auto_delete: 24h`.", window=window),
         )
     ]
 
@@ -384,14 +462,27 @@ def _missing_fact_hint(key: str, facts: Facts) -> str:
     siblings = [k.rpartition(".")[2] for k in facts.values if k.rpartition(".")[0] == group]
     close = difflib.get_close_matches(name, siblings, n=1, cutoff=SIMILAR_FACT)
     if close:
-        return f"did you mean {{{group + '.' if group else ''}{close[0]}}}?"
+        return say(
+            "did you mean {{{group}{suggestion}}}?",
+            group=group + "." if group else "",
+            suggestion=close[0],
+        )
     typo = difflib.get_close_matches(key, list(facts.values), n=1, cutoff=SIMILAR_FACT + 0.1)
     if typo:  # the group misspelt: {hotlin.phone}
-        return f"did you mean {{{typo[0]}}}?"
-    under = f" under `{group.rpartition('.')[2]}:`" if group else ""
-    return (
-        f"put `{name}:` back{under} in dialogues/facts.yaml (version control has its old value), "
-        f"or remove {{{key}}} from this text."
+        return say("did you mean {{{suggestion}}}?", suggestion=typo[0])
+    if not group:
+        return say(
+            "put `{name}:` back in dialogues/facts.yaml (version control has its old value), or "
+            "remove {{{key}}} from this text.",
+            name=name,
+            key=key,
+        )
+    return say(
+        "put `{name}:` back under `{group}:` in dialogues/facts.yaml (version control has its old "
+        "value), or remove {{{key}}} from this text.",
+        name=name,
+        group=group.rpartition(".")[2],
+        key=key,
     )
 
 
@@ -404,14 +495,19 @@ def _check_url(
     if _URL_SCHEMES.match(rendered):
         return []
     if rendered.startswith(("tel:", "mailto:")):
-        hint = (
-            "Telegram refuses tel: and mailto: buttons; write the number or address in the text, "
-            "where Telegram makes it tappable, and remove this button."
+        hint = say(
+            "Telegram refuses tel: and mailto: buttons; write the number or address in the text, where "
+            "Telegram makes it tappable, and remove this button."
         )
     else:
-        hint = "a link button needs an address starting with https:// (or http://, tg://)."
+        hint = say("a link button needs an address starting with https:// (or http://, tg://).")
     return [
-        Problem(doc.path, doc.line_of(loc), f"the button address {rendered!r} is not a web address", hint)
+        Problem(
+            doc.path,
+            doc.line_of(loc),
+            say("the button address {rendered!r} is not a web address", rendered=rendered),
+            hint,
+        )
     ]
 
 
@@ -419,8 +515,12 @@ def _unknown_node(
     doc: YamlDocument, loc: tuple[str | int, ...], target: str, known: Iterable[str]
 ) -> Problem:
     close = difflib.get_close_matches(target, list(known), n=1)
-    hint = f"did you mean `{close[0]}`?" if close else "check the spelling, or add a node with that id."
-    return Problem(doc.path, doc.line_of(loc), f"there is no node `{target}`", hint)
+    hint = (
+        say("did you mean `{suggestion}`?", suggestion=close[0])
+        if close
+        else say("check the spelling, or add a node with that id.")
+    )
+    return Problem(doc.path, doc.line_of(loc), say("there is no node `{target}`", target=target), hint)
 
 
 def _check_required(loaded: list[LoadedFile], known: set[str]) -> list[Problem]:
@@ -431,8 +531,8 @@ def _check_required(loaded: list[LoadedFile], known: set[str]) -> list[Problem]:
         Problem(
             first,
             1,
-            f"the required node `{node_id}` is missing",
-            f"the bot needs a node with `id: {node_id}`; restore it from version control.",
+            say("the required node `{node}` is missing", node=node_id),
+            say("the bot needs a node with `id: {node}`; restore it from version control.", node=node_id),
         )
         for node_id in REQUIRED_NODES
         if node_id not in known
@@ -460,9 +560,12 @@ def _check_reachable(
             Problem(
                 doc.path,
                 doc.line_of(("nodes", index)),
-                f"nothing leads to node `{node_id}` yet (nobody can reach it)",
-                f"add a button with `goto: {node_id}` to another node, give it `phrases:` "
-                "people might type, or remove it.",
+                say("nothing leads to node `{node}` yet (nobody can reach it)", node=node_id),
+                say(
+                    "add a button with `goto: {node}` to another node, give it `phrases:` people might "
+                    "type, or remove it.",
+                    node=node_id,
+                ),
                 "warning",  # a half-finished edit is saved and served; the new node waits for its link
             )
         )
@@ -481,8 +584,12 @@ def _check_phrase_clashes(loaded: list[LoadedFile]) -> list[Problem]:
                         Problem(
                             item.doc.path,
                             item.doc.line_of(("nodes", index, "phrases", p_index)),
-                            f"the phrase {phrase!r} also leads to `{seen[key]}`",
-                            "keep it on the node that answers it best.",
+                            say(
+                                "the phrase {phrase!r} also leads to `{other}`",
+                                phrase=phrase,
+                                other=seen[key],
+                            ),
+                            say("keep it on the node that answers it best."),
                             "warning",
                         )
                     )

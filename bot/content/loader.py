@@ -29,6 +29,7 @@ from bot.content.scripts import (
 from bot.content.sources import FactSources, check_quotes, check_sources, read_sources
 from bot.content.yaml_source import YamlDocument, read_yaml
 from bot.i18n import Catalogs
+from bot.staff_words import say
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -88,8 +89,14 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
             Problem(
                 _shown(dialogues_dir, base),
                 1,
-                f"there is no `{SOURCE_LANGUAGE}/` folder with the Bokmål scripts",
-                f"create dialogues/{SOURCE_LANGUAGE}/ with at least start.yaml.",
+                say(
+                    "there is no `{folder}/` folder with the Bokmål scripts",
+                    folder=SOURCE_LANGUAGE,
+                ),
+                say(
+                    "create dialogues/{folder}/ with at least start.yaml.",
+                    folder=SOURCE_LANGUAGE,
+                ),
             )
         )
     files: list[Path] = [dialogues_dir / FACTS_FILE]
@@ -174,8 +181,11 @@ def _misnamed(folder: Path, base: Path) -> list[Problem]:
         Problem(
             _shown(path, base),
             1,
-            f"`{path.name}` is not read: the bot reads only files whose names end in .yaml",
-            f"rename it to `{path.stem}.yaml`.",
+            say(
+                "`{file}` is not read: the bot reads only files whose names end in .yaml",
+                file=path.name,
+            ),
+            say("rename it to `{stem}.yaml`.", stem=path.stem),
         )
         for path in sorted(folder.glob("*.yml"))
     ]
@@ -188,7 +198,10 @@ def _load_facts(
     if not path.exists():
         problems.append(
             Problem(
-                shown, 1, "the facts file is missing", "restore dialogues/facts.yaml from version control."
+                shown,
+                1,
+                say("the facts file is missing"),
+                say("restore dialogues/facts.yaml from version control."),
             )
         )
         return None
@@ -201,8 +214,8 @@ def _load_facts(
             Problem(
                 shown,
                 1,
-                "the facts file should be a set of `key: value` lines",
-                "see the comments at the top of facts.yaml.",
+                say("the facts file should be a set of `key: value` lines"),
+                say("see the comments at the top of facts.yaml."),
             )
         )
         return None
@@ -215,8 +228,11 @@ def _load_facts(
         Problem(
             shown,
             doc.line_of(tuple(key.split("."))),
-            f"`{key}` must be a whole number",
-            f"the bot uses it directly; write e.g. `{key.rsplit('.', 1)[-1]}: 30`.",
+            say("`{key}` must be a whole number", key=key),
+            say(
+                "the bot uses it directly; write e.g. `{name}: 30`.",
+                name=key.rsplit(".", 1)[-1],
+            ),
         )
         for key in NUMERIC_FACTS
         if not isinstance(facts.values.get(key), int) or isinstance(facts.values.get(key), bool)

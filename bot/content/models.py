@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from bot.staff_words import say
+
 # Length is limited by what fits in a button's callback data; `check` reports that with its own hint.
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 CommandName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -23,6 +25,8 @@ class _Strict(BaseModel):
 # How long until the chat is deleted by itself: a whole number and a unit (`1h`, `30m`), or `off`.
 AutoDelete = Annotated[str, StringConstraints(pattern=r"^(off|[1-9][0-9]{0,5}[smh])$")]
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+# `translated_from:` of a skeleton `balansebot translations --scaffold` wrote: not translated yet.
+SCAFFOLD_MARK = "ikke_oversatt"
 
 
 class Button(_Strict):
@@ -41,8 +45,10 @@ class Button(_Strict):
         targets = [self.goto, self.url, self.quick_exit, self.auto_delete]
         if sum(target is not None for target in targets) != 1:
             raise ValueError(
-                "a button needs exactly one of `goto:` (a node id), `url:` (a web address), "
-                "`quick_exit: true` (hide the chat at once) or `auto_delete:` (1h, 8h, 24h or off)"
+                say(
+                    "a button needs exactly one of `goto:` (a node id), `url:` (a web address), "
+                    "`quick_exit: true` (hide the chat at once) or `auto_delete:` (1h, 8h, 24h or off)"
+                )
             )
         return self
 
@@ -122,7 +128,7 @@ class Hours(_Strict):
     @model_validator(mode="after")
     def _opens_before_closing(self) -> Hours:
         if self.opens >= self.closes:
-            raise ValueError("`opens` must be earlier than `closes`")
+            raise ValueError(say("`opens` must be earlier than `closes`"))
         return self
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bot.staff_words import say
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -20,12 +22,13 @@ class Problem:
     """The offending line as written, and the column (0-based) a caret points at under it."""
 
     def __str__(self) -> str:
-        shown = f"{self.path}:{self.line}: {self.severity}: {self.message}\n"
+        severity = say("error") if self.severity == "error" else say("warning")
+        shown = f"{self.path}:{self.line}: {severity}: {self.message}\n"
         if self.excerpt is not None:
             text, column = self.excerpt
             number = str(self.line)
             shown += f"    {number} | {text}\n    {' ' * len(number)} | {' ' * column}^\n"
-        return shown + f"    fix: {self.hint}"
+        return shown + "    " + say("fix: {hint}", hint=self.hint)
 
 
 class ScriptError(Exception):

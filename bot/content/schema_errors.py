@@ -9,6 +9,7 @@ from pydantic_core import ErrorDetails
 
 from bot.content.problems import Problem
 from bot.content.yaml_source import YamlDocument
+from bot.staff_words import say
 
 # What word processors and phones type for quotes; YAML only knows " and '.
 CURLY_QUOTES = ("\u201c", "\u201d", "\u201e", "\u2018", "\u2019", "\u201a")
@@ -34,52 +35,80 @@ def _one(
         return Problem(
             doc.path,
             line,
-            f"{where} is in curly quotes ({given}), which YAML does not read as quotes",
-            f'write it with straight quotes: "{straight}".',
+            say(
+                "{where} is in curly quotes ({given}), which YAML does not read as quotes",
+                where=where,
+                given=given,
+            ),
+            say('write it with straight quotes: "{straight}".', straight=straight),
             excerpt=doc.excerpt(line, given[0]),
         )
     if kind == "missing":
-        return Problem(doc.path, line, f"{where} is missing", f"add `{loc[-1]}:` here.")
+        return Problem(
+            doc.path, line, say("{where} is missing", where=where), say("add `{key}:` here.", key=loc[-1])
+        )
     if kind == "extra_forbidden":
         key = str(loc[-1])
         known = sorted(_fields_at(model, detail["loc"]))
         close = difflib.get_close_matches(key, known, n=1)
-        hint = f"did you mean `{close[0]}`?" if close else f"known keys here: {', '.join(known)}."
-        return Problem(doc.path, line, f"unknown key `{key}`", hint)
+        hint = (
+            say("did you mean `{suggestion}`?", suggestion=close[0])
+            if close
+            else say("known keys here: {keys}.", keys=", ".join(known))
+        )
+        return Problem(doc.path, line, say("unknown key `{key}`", key=key), hint)
     if kind == "string_pattern_mismatch" and loc[-1] == "auto_delete":
         return Problem(
             doc.path,
             line,
-            f"`auto_delete: {detail['input']}` is not a time the bot understands",
-            "write a whole number and h, m or s (`24h`, `30m`), or `off` to turn automatic deletion off.",
+            say("`auto_delete: {input}` is not a time the bot understands", input=detail["input"]),
+            say(
+                "write a whole number and h, m or s (`24h`, `30m`), or `off` to turn automatic deletion off."
+            ),
         )
     if kind == "string_pattern_mismatch":
         return Problem(
             doc.path,
             line,
-            f"{where} {detail['input']!r} is not a valid name",
-            "use lowercase letters a–z, digits and _ only, starting with a letter "
-            "(æ, ø, å and spaces are not allowed in ids).",
+            say("{where} {input!r} is not a valid name", where=where, input=detail["input"]),
+            say(
+                "use lowercase letters a–z, digits and _ only, starting with a letter (æ, ø, å and "
+                "spaces are not allowed in ids)."
+            ),
         )
     if kind == "string_too_long":
         limit = (detail.get("ctx") or {}).get("max_length")
-        return Problem(doc.path, line, f"{where} is too long", f"shorten it to at most {limit} characters.")
-    if kind in ("string_too_short", "too_short"):
-        return Problem(doc.path, line, f"{where} is empty", "write something here, or remove the key.")
-    if kind in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
-        expected = {
-            "string_type": "a text",
-            "list_type": "a list (lines starting with `- `)",
-            "dict_type": "a set of `key: value` lines",
-        }.get(kind, "a set of `key: value` lines")
         return Problem(
             doc.path,
             line,
-            f"{where} should be {expected}",
-            "check the indentation; put texts containing `:` or `#` in quotes.",
+            say("{where} is too long", where=where),
+            say("shorten it to at most {limit} characters.", limit=limit),
+        )
+    if kind in ("string_too_short", "too_short"):
+        return Problem(
+            doc.path,
+            line,
+            say("{where} is empty", where=where),
+            say("write something here, or remove the key."),
+        )
+    if kind in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
+        expected = {
+            "string_type": say("a text"),
+            "list_type": say("a list (lines starting with `- `)"),
+        }.get(kind) or say("a set of `key: value` lines")
+        return Problem(
+            doc.path,
+            line,
+            say("{where} should be {expected}", where=where, expected=expected),
+            say("check the indentation; put texts containing `:` or `#` in quotes."),
         )
     message = detail["msg"].removeprefix("Value error, ")
-    return Problem(doc.path, line, f"{where}: {message}", "see dialogues/README.md for the format.")
+    return Problem(
+        doc.path,
+        line,
+        say("{where}: {message}", where=where, message=message),
+        say("see dialogues/README.md for the format."),
+    )
 
 
 def _describe(loc: tuple[str | int, ...]) -> str:

@@ -24,6 +24,7 @@ from bot.content.models import _Strict
 from bot.content.problems import Problem
 from bot.content.schema_errors import schema_problems
 from bot.content.yaml_source import YamlDocument
+from bot.staff_words import say
 
 # "§ 13 (3)", "§ 4-3 (5)": a section and its paragraph (ledd), as Lovdata numbers them.
 QuoteKey = Annotated[str, StringConstraints(pattern=r"^§ [0-9]+[a-z]?(-[0-9]+[a-z]?)? \([0-9]+\)$")]
@@ -104,12 +105,12 @@ def read_sources(doc: YamlDocument) -> tuple[FactSources | None, list[Problem]]:
     """The `sources:` of a facts document, and what is wrong with them (warnings: they never stop the bot)."""
     raw = doc.data.get(SOURCES_KEY) if isinstance(doc.data, dict) else None
     if raw is None:
-        hint = "add a `sources:` list at the end of facts.yaml (see the comments there)."
-        return None, [Problem(doc.path, 1, "no fact has a source", hint, "warning")]
+        hint = say("add a `sources:` list at the end of facts.yaml (see the comments there).")
+        return None, [Problem(doc.path, 1, say("no fact has a source"), hint, "warning")]
     if not isinstance(raw, list):
         line = doc.line_of((SOURCES_KEY,))
-        hint = "write each source as a `- facts: […]` entry with `source:` and `checked:`."
-        return None, [Problem(doc.path, line, "`sources:` should be a list", hint, "warning")]
+        hint = say("write each source as a `- facts: […]` entry with `source:` and `checked:`.")
+        return None, [Problem(doc.path, line, say("`sources:` should be a list"), hint, "warning")]
     problems: list[Problem] = []
     entries: list[tuple[int, SourceEntry]] = []
     for index, item in enumerate(raw):
@@ -135,8 +136,10 @@ def check_sources(sources: FactSources, facts: Facts, today: dt.date) -> list[Pr
                     Problem(
                         doc.path,
                         doc.line_of((SOURCES_KEY, index, "facts", f_index)),
-                        f"there is no fact `{name}` for this source to back",
-                        f"did you mean `{close[0]}`?" if close else "check the name, or remove it.",
+                        say("there is no fact `{name}` for this source to back", name=name),
+                        say("did you mean `{suggestion}`?", suggestion=close[0])
+                        if close
+                        else say("check the name, or remove it."),
                         "warning",
                     )
                 )
@@ -144,13 +147,25 @@ def check_sources(sources: FactSources, facts: Facts, today: dt.date) -> list[Pr
         year_ago = _a_year_before(today)
         if entry.checked < year_ago:
             shown = ", ".join(entry.facts)
-            where = f"open {entry.url}" if entry.url else f"look at {entry.source}"
+            where = (
+                say("open {url}", url=entry.url)
+                if entry.url
+                else say("look at {source}", source=entry.source)
+            )
             problems.append(
                 Problem(
                     doc.path,
                     checked_line,
-                    f"{shown}: last checked {entry.checked.isoformat()}, more than a year ago",
-                    f"{where}, correct what has changed, and write `checked: {today.isoformat()}`.",
+                    say(
+                        "{shown}: last checked {checked}, more than a year ago",
+                        shown=shown,
+                        checked=entry.checked.isoformat(),
+                    ),
+                    say(
+                        "{where}, correct what has changed, and write `checked: {today}`.",
+                        where=where,
+                        today=today.isoformat(),
+                    ),
                     "warning",
                 )
             )
@@ -159,8 +174,14 @@ def check_sources(sources: FactSources, facts: Facts, today: dt.date) -> list[Pr
                 Problem(
                     doc.path,
                     checked_line,
-                    f"`checked: {entry.checked.isoformat()}` is in the future",
-                    f"write the date you compared the facts with the source (today is {today.isoformat()}).",
+                    say(
+                        "`checked: {checked}` is in the future",
+                        checked=entry.checked.isoformat(),
+                    ),
+                    say(
+                        "write the date you compared the facts with the source (today is {today}).",
+                        today=today.isoformat(),
+                    ),
                     "warning",
                 )
             )
@@ -170,9 +191,11 @@ def check_sources(sources: FactSources, facts: Facts, today: dt.date) -> list[Pr
                 Problem(
                     doc.path,
                     doc.line_of(tuple(key.split("."))),
-                    f"`{key}` has no source",
-                    "list it under `facts:` of the entry in `sources:` it comes from (or add an entry "
-                    "with `source:`, `url:` and the date you checked it).",
+                    say("`{key}` has no source", key=key),
+                    say(
+                        "list it under `facts:` of the entry in `sources:` it comes from (or add an "
+                        "entry with `source:`, `url:` and the date you checked it)."
+                    ),
                     "warning",
                 )
             )
@@ -209,16 +232,25 @@ def law_quotes(text: str) -> list[LawQuote]:
 def quote_problem(quote: LawQuote, sources: FactSources, facts: Facts) -> str | None:
     """Why a quotation is not the recorded law text word for word (None when it is)."""
     if quote.section_fact is None or quote.paragraph is None:
-        return "the quotation does not say which section and paragraph it quotes"
+        return say("the quotation does not say which section and paragraph it quotes")
     section = facts.values.get(quote.section_fact)
     if not isinstance(section, str):
-        return f'`{quote.section_fact}` is not a section such as "§ 13"'
+        return say('`{fact}` is not a section such as "§ 13"', fact=quote.section_fact)
     recorded = sources.quote(quote.section_fact, section, quote.paragraph)
     if recorded is None:
-        return f"facts.yaml records no text of {section} ({quote.paragraph}) to compare this quotation with"
+        return say(
+            "facts.yaml records no text of {section} ({paragraph}) to compare this quotation with",
+            section=section,
+            paragraph=quote.paragraph,
+        )
     if not is_whole_sentences_of(quote.text, recorded):
         where = _first_difference(quote.text, recorded)
-        return f"the quotation differs from {section} ({quote.paragraph}) as recorded in facts.yaml {where}"
+        return say(
+            "the quotation differs from {section} ({paragraph}) as recorded in facts.yaml {where}",
+            section=section,
+            paragraph=quote.paragraph,
+            where=where,
+        )
     return None
 
 
@@ -260,9 +292,11 @@ def check_quotes(
                                 doc.path,
                                 doc.line_in_text(("nodes", index, "text"), quote.offset, text),
                                 problem,
-                                "quote the law exactly as recorded under `quotes:` in facts.yaml, and name "
-                                "its section and paragraph before the quotation (e.g. "
-                                '"{law.equality_act_section} tredje ledd").',
+                                say(
+                                    "quote the law exactly as recorded under `quotes:` in facts.yaml, "
+                                    "and name its section and paragraph before the quotation "
+                                    '(e.g. "{{law.equality_act_section}} tredje ledd").'
+                                ),
                                 "warning",
                             )
                         )
@@ -286,8 +320,11 @@ def _first_difference(quoted: str, recorded: str) -> str:
     matcher = difflib.SequenceMatcher(None, quoted, recorded, autojunk=False)
     for tag, i1, _i2, j1, j2 in matcher.get_opcodes():
         if tag != "equal":
-            wanted = recorded[j1:j2] or "nothing"
-            return (
-                f"at character {i1 + 1}: the law has {wanted!r} here, the quotation {quoted[i1 : i1 + 12]!r}"
+            wanted = recorded[j1:j2] or say("nothing")
+            return say(
+                "at character {position}: the law has {wanted!r} here, the quotation {quoted!r}",
+                position=i1 + 1,
+                wanted=wanted,
+                quoted=quoted[i1 : i1 + 12],
             )
-    return "(it is not whole sentences of that paragraph)"
+    return say("(it is not whole sentences of that paragraph)")

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.staff_words import say
+
 ALLOWED_TAGS = frozenset(
     {
         "b",
@@ -77,8 +79,8 @@ def tokenize(text: str) -> tuple[list[Token], HtmlProblem | None]:
             if match is None or decoded is None:
                 return tokens, HtmlProblem(
                     pos,
-                    "a bare `&` that does not start &amp; &lt; &gt; or &quot;",
-                    "write `&amp;` for the character &.",
+                    say("a bare `&` that does not start &amp; &lt; &gt; or &quot;"),
+                    say("write `&amp;` for the character &."),
                 )
             buffer.append(decoded)
             pos = match.end()
@@ -90,21 +92,25 @@ def tokenize(text: str) -> tuple[list[Token], HtmlProblem | None]:
         match = _TAG.match(text, pos)
         if match is None:
             return tokens, HtmlProblem(
-                pos, "a bare `<` that does not start a tag", "write `&lt;` for the character <."
+                pos, say("a bare `<` that does not start a tag"), say("write `&lt;` for the character <.")
             )
         closing, name, raw_attrs = match.group(1) == "/", match.group(2).lower(), match.group(3)
         if name not in ALLOWED_TAGS:
             return tokens, HtmlProblem(
-                pos, f"Telegram does not support the tag <{name}>", _unsupported_hint(name)
+                pos, say("Telegram does not support the tag <{name}>", name=name), _unsupported_hint(name)
             )
         flush()
         if closing:
             if not open_tags or open_tags[-1][0] != name:
-                expected = f"</{open_tags[-1][0]}>" if open_tags else "no closing tag"
+                expected = f"</{open_tags[-1][0]}>" if open_tags else say("no closing tag")
                 return tokens, HtmlProblem(
                     pos,
-                    f"</{name}> closes a tag that is not open here (expected {expected})",
-                    "close tags in the reverse order you opened them.",
+                    say(
+                        "</{name}> closes a tag that is not open here (expected {expected})",
+                        name=name,
+                        expected=expected,
+                    ),
+                    say("close tags in the reverse order you opened them."),
                 )
             open_tags.pop()
             tokens.append(Token("end", name))
@@ -122,7 +128,11 @@ def tokenize(text: str) -> tuple[list[Token], HtmlProblem | None]:
     flush()
     if open_tags:
         name, where = open_tags[-1]
-        return tokens, HtmlProblem(where, f"<{name}> is never closed", f"add </{name}> where it should end.")
+        return tokens, HtmlProblem(
+            where,
+            say("<{name}> is never closed", name=name),
+            say("add </{name}> where it should end.", name=name),
+        )
     return tokens, None
 
 
@@ -152,35 +162,39 @@ def _decode_entity(match: re.Match[str]) -> str | None:
 
 def _unsupported_hint(name: str) -> str:
     if name in {"br", "p", "div"}:
-        return "use a plain line break (press Enter) instead; Telegram keeps line breaks as they are."
+        return say("use a plain line break (press Enter) instead; Telegram keeps line breaks as they are.")
     if name in {"h1", "h2", "h3", "h4"}:
-        return "use <b>…</b> for a heading."
+        return say("use <b>…</b> for a heading.")
     if name in {"ul", "ol", "li"}:
-        return "write a list as lines starting with • or 1. — there are no list tags."
-    return "use only b, i, u, s, a, code, pre, blockquote, tg-spoiler; for a literal < write &lt;."
+        return say("write a list as lines starting with • or 1. — there are no list tags.")
+    return say("use only b, i, u, s, a, code, pre, blockquote, tg-spoiler; for a literal < write &lt;.")
 
 
 def _check_attrs(name: str, attrs: dict[str, str], open_tags: list[str]) -> tuple[str, str] | None:
     if name == "a":
         if "href" not in attrs:
-            return "<a> without href", 'write <a href="https://…">text</a>.'
+            return say("<a> without href"), say('write <a href="https://…">text</a>.')
         if not re.match(r"^(https?|tg)://", attrs["href"]):
             return (
-                f"the link {attrs['href']!r} is not an http(s) or tg:// address",
-                "links must start with https:// (write phone numbers and e-mail addresses "
-                "as plain text; Telegram makes them tappable).",
+                say("the link {href!r} is not an http(s) or tg:// address", href=attrs["href"]),
+                say(
+                    "links must start with https:// (write phone numbers and e-mail addresses as plain "
+                    "text; Telegram makes them tappable)."
+                ),
             )
     if name == "span" and attrs.get("class") != "tg-spoiler":
-        return '<span> without class="tg-spoiler"', 'Telegram only supports <span class="tg-spoiler">.'
+        return say('<span> without class="tg-spoiler"'), say(
+            'Telegram only supports <span class="tg-spoiler">.'
+        )
     if (
         name == "code"
         and "class" in attrs
         and not (attrs["class"].startswith("language-") and open_tags and open_tags[-1] == "pre")
     ):
         return (
-            "<code class=…> outside <pre>",
-            'a language class only works as <pre><code class="language-x">.',
+            say("<code class=…> outside <pre>"),
+            say('a language class only works as <pre><code class="language-x">.'),
         )
     if name == "tg-emoji" and "emoji-id" not in attrs:
-        return "<tg-emoji> without emoji-id", "use a plain emoji character instead."
+        return say("<tg-emoji> without emoji-id"), say("use a plain emoji character instead.")
     return None

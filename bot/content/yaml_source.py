@@ -18,6 +18,7 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from bot.content.problems import Problem
+from bot.staff_words import say
 
 Path_ = tuple[str | int, ...]
 NBSP = "\u00a0"
@@ -111,17 +112,25 @@ def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Pr
         return Problem(
             shown,
             1,
-            f"the file is not UTF-8 text ({exc.reason})",
-            "save the file as UTF-8 (most editors offer it under 'Save as').",
+            say("the file is not UTF-8 text ({reason})", reason=exc.reason),
+            say("save the file as UTF-8 (most editors offer it under 'Save as')."),
         )
+    return parse_yaml(source, shown)
+
+
+def parse_yaml(source: str, shown: Path) -> YamlDocument | Problem:
+    """Parse YAML text as `read_yaml` does a file (`shown` names it in problems)."""
     try:
         loader = _Loader(source)  # checks every character at once
     except ReaderError as exc:
         return Problem(
             shown,
             source.count("\n", 0, exc.position) + 1,
-            f"the file contains the invisible control character U+{exc.character:04X}",
-            "delete it (retype the line if you cannot see it); YAML does not allow control characters.",
+            say(
+                "the file contains the invisible control character U+{character:04X}",
+                character=exc.character,
+            ),
+            say("delete it (retype the line if you cannot see it); YAML does not allow control characters."),
         )
     pasted = _indented_with_nbsp(shown, source)
     if pasted is not None:
@@ -137,15 +146,15 @@ def read_yaml(path: Path, display_path: Path | None = None) -> YamlDocument | Pr
     except yaml.MarkedYAMLError as exc:  # a syntax error, or a tag like !!python/object
         return _syntax_problem(shown, source, exc)
     except yaml.YAMLError as exc:
-        return Problem(shown, 1, f"this is not valid YAML: {exc}", "check the indentation.")
+        return Problem(shown, 1, say("this is not valid YAML: {exc}", exc=exc), say("check the indentation."))
     except RecursionError:
         # Both the composer and _convert recurse: thousands of nested brackets, or an alias
         # (*name) inside the value it names.
         return Problem(
             shown,
             1,
-            "the file is nested too deeply, or an alias (*name) refers to itself",
-            "dialogue files need only a few levels; remove the extra brackets or the alias.",
+            say("the file is nested too deeply, or an alias (*name) refers to itself"),
+            say("dialogue files need only a few levels; remove the extra brackets or the alias."),
         )
     finally:
         loader.dispose()
@@ -175,8 +184,10 @@ def _indented_with_nbsp(shown: Path, source: str) -> Problem | None:
             return Problem(
                 shown,
                 number,
-                "this line is indented with a non-breaking space, which YAML does not count as a space",
-                "delete the blank space at the start of the line and indent it again with the space bar.",
+                say("this line is indented with a non-breaking space, which YAML does not count as a space"),
+                say(
+                    "delete the blank space at the start of the line and indent it again with the space bar."
+                ),
                 excerpt=(text, indent.index(NBSP)),
             )
     return None
@@ -194,29 +205,31 @@ def _syntax_problem(shown: Path, source: str, exc: yaml.MarkedYAMLError) -> Prob
         return Problem(
             shown,
             start.line + 1,
-            f"the text that starts with {quote} here has no closing {quote}",
-            f"end the text with {quote} on the same line, or remove the {quote} at its start.",
+            say("the text that starts with {quote} here has no closing {quote}", quote=quote),
+            say(
+                "end the text with {quote} on the same line, or remove the {quote} at its start.", quote=quote
+            ),
             excerpt=(source.splitlines()[start.line], start.column),
         )
     if "mapping values are not allowed" in problem:
-        message = "a `:` in this text makes YAML read it as a new key"
-        hint = 'put the whole text in quotes ("…"), or write `text: |` and the text on the lines below.'
+        message = say("a `:` in this text makes YAML read it as a new key")
+        hint = say('put the whole text in quotes ("…"), or write `text: |` and the text on the lines below.')
     elif "found character '\\t'" in problem or "tab" in problem:
-        message = "this line is indented with a tab"
-        hint = "YAML allows only spaces for indentation; replace the tab with spaces."
+        message = say("this line is indented with a tab")
+        hint = say("YAML allows only spaces for indentation; replace the tab with spaces.")
     elif (
         "expected <block end>" in problem
         or "did not find expected" in problem
         or "expected <block" in problem
     ):
-        message = "this line is not indented like the lines it belongs with"
-        hint = (
+        message = say("this line is not indented like the lines it belongs with")
+        hint = say(
             "give it as many spaces at the start as its neighbours: every button's `- text:` lines up "
             "under the others, and `goto:` under its `text:`."
         )
     else:
-        message = f"this is not valid YAML ({problem or exc.context})"
-        hint = "check the indentation and the quotes on this line and the one above."
+        message = say("this is not valid YAML ({reason})", reason=problem or exc.context)
+        hint = say("check the indentation and the quotes on this line and the one above.")
     lines = source.splitlines()
     shown_line = (lines[line - 1], column) if 1 <= line <= len(lines) else None
     return Problem(shown, line, message, hint, excerpt=shown_line)
@@ -236,8 +249,8 @@ def _cut_by_hash(node: ScalarNode, doc: YamlDocument) -> list[Problem]:
         Problem(
             doc.path,
             end.line + 1,
-            f"the text stops before `{cut.group(1)}`: YAML reads ` #` as the start of a comment",
-            f'put the whole text in quotes: "{whole}"',
+            say("the text stops before `{cut}`: YAML reads ` #` as the start of a comment", cut=cut.group(1)),
+            say('put the whole text in quotes: "{whole}"', whole=whole),
             excerpt=(lines[end.line], end.column + cut.start(1)),
         )
     ]
@@ -263,8 +276,8 @@ def _convert(node: Node, loc: Path_, doc: YamlDocument, loader: _Loader, problem
                     Problem(
                         doc.path,
                         key_node.start_mark.line + 1,
-                        f"`{key}` appears twice here",
-                        "keep one of them; YAML would silently drop the first.",
+                        say("`{key}` appears twice here", key=key),
+                        say("keep one of them; YAML would silently drop the first."),
                     )
                 )
             child = (*loc, key)

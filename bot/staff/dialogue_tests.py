@@ -25,6 +25,7 @@ from bot.content.yaml_source import Path_, YamlDocument, read_yaml
 from bot.engine.engine import Engine
 from bot.engine.form import STEPS
 from bot.engine.model import Button, ButtonPress, ChatState, Command, Event, FreeText, Outcome, Reply
+from bot.staff_words import marked, say
 
 Action = Literal["say", "press", "command"]
 
@@ -45,11 +46,11 @@ _DASHES = re.compile("[\u2010-\u2015\u2212]")
 # Norwegian texts use «» and typographic quotes; staff type " and ' on the keyboard.
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 _NODE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_BRACKETS_HINT = (
+_BRACKETS_HINT = marked(
     "a text inside [ ] has a `?`, `:` or `,` in it; put that text in quotes, "
     "or write each text on its own line starting with `- `."
 )
-_FORMAT_HINT = "see “Conversation tests” in dialogues/README.md for the format."
+_FORMAT_HINT = marked("see “Conversation tests” in dialogues/README.md for the format.")
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,16 @@ class Failure:
 
     def __str__(self) -> str:
         said = "\n".join(f"      | {line}" if line else "      |" for line in self.said.splitlines())
-        source = f" (node {', '.join(self.nodes)})" if self.nodes else ""
+        said_by = (
+            say("the bot said (node {nodes}):", nodes=", ".join(self.nodes))
+            if self.nodes
+            else say("the bot said:")
+        )
         return (
             f"    {self.path}:{self.line}: {self.step}\n    {self.message}\n"
-            + (f"    the bot said{source}:\n{said}\n" if said else "")
-            + f"    fix: {self.hint}"
+            + (f"    {said_by}\n{said}\n" if said else "")
+            + "    "
+            + say("fix: {hint}", hint=self.hint)
         )
 
 
@@ -148,7 +154,7 @@ def read_conversations(path: Path, shown: Path | None = None) -> list[Conversati
     doc = read_yaml(path, shown or path)
     if isinstance(doc, Problem) and "expected ',' or ']'" in doc.message:
         # `expect: [Er det gratis?]` is the usual cause: `?`, `:` and `,` are special inside [ ].
-        return [replace(doc, hint=_BRACKETS_HINT)]
+        return [replace(doc, hint=say(_BRACKETS_HINT))]
     if isinstance(doc, Problem):
         return [doc]
     return _Reader(doc).conversations()
@@ -167,8 +173,11 @@ class _Reader:
             return [
                 self._problem(
                     (),
-                    "a test file should start with `conversations:`",
-                    "write `conversations:` and under it `- name: …` with `steps:`; " + _FORMAT_HINT,
+                    say("a test file should start with `conversations:`"),
+                    say(
+                        "write `conversations:` and under it `- name: …` with `steps:`; see “Conversation "
+                        "tests” in dialogues/README.md for the format."
+                    ),
                 )
             ]
         self._unknown_keys((), data, FILE_KEYS)
@@ -178,8 +187,8 @@ class _Reader:
         if not isinstance(items, list) or not items:
             self._problem(
                 ("conversations",) if "conversations" in data else (),
-                "`conversations:` should be a list of conversations",
-                "add `conversations:` with at least one `- name: …` and its `steps:`.",
+                say("`conversations:` should be a list of conversations"),
+                say("add `conversations:` with at least one `- name: …` and its `steps:`."),
             )
             return self.problems
         found: list[Conversation] = []
@@ -191,8 +200,14 @@ class _Reader:
             if conversation.name in names:
                 self._problem(
                     ("conversations", index, "name"),
-                    f"two conversations are called “{conversation.name}”",
-                    f"give this one another name (the first is on line {names[conversation.name]}).",
+                    say(
+                        "two conversations are called “{name}”",
+                        name=conversation.name,
+                    ),
+                    say(
+                        "give this one another name (the first is on line {line}).",
+                        line=names[conversation.name],
+                    ),
                 )
             names.setdefault(conversation.name, conversation.line)
             found.append(conversation)
@@ -200,18 +215,20 @@ class _Reader:
 
     def _conversation(self, loc: Path_, item: object, lang: Check, when: dt.datetime) -> Conversation | None:
         if not isinstance(item, dict):
-            self._problem(loc, "a conversation should be a set of `key: value` lines", _FORMAT_HINT)
+            self._problem(loc, say("a conversation should be a set of `key: value` lines"), say(_FORMAT_HINT))
             return None
         self._unknown_keys(loc, item, CONVERSATION_KEYS)
         name = self._text((*loc, "name"), item.get("name"))
         if name is None:
-            self._problem(loc, "this conversation has no `name:`", "add `name:` with a short description.")
+            self._problem(
+                loc, say("this conversation has no `name:`"), say("add `name:` with a short description.")
+            )
         steps_data = item.get("steps")
         if not isinstance(steps_data, list) or not steps_data:
             self._problem(
                 (*loc, "steps") if "steps" in item else loc,
-                "this conversation has no `steps:`",
-                "add `steps:` with a list of `- say: …`, `- press: …` or `- command: …`.",
+                say("this conversation has no `steps:`"),
+                say("add `steps:` with a list of `- say: …`, `- press: …` or `- command: …`."),
             )
             return None
         steps = [self._step((*loc, "steps", i), s) for i, s in enumerate(steps_data)]
@@ -232,7 +249,7 @@ class _Reader:
             return self._action(loc, "say", item)
         if not isinstance(item, dict):
             self._problem(
-                loc, "a step should be `say:`, `press:` or `command:` with its checks", _FORMAT_HINT
+                loc, say("a step should be `say:`, `press:` or `command:` with its checks"), say(_FORMAT_HINT)
             )
             return None
         before = len(self.problems)
@@ -241,10 +258,12 @@ class _Reader:
         if len(actions) != 1:
             self._problem(
                 loc,
-                "a step needs exactly one of `say:`, `press:` or `command:`"
-                + (f" (this one has {len(actions)})" if actions else ""),
-                "write what the reader does: `say: <a message>`, `press: <a button's text>` "
-                "or `command: /start`; put each in its own step.",
+                say("a step needs exactly one of `say:`, `press:` or `command:`")
+                + (say(" (this one has {count})", count=len(actions)) if actions else ""),
+                say(
+                    "write what the reader does: `say: <a message>`, `press: <a button's text>` or "
+                    "`command: /start`; put each in its own step."
+                ),
             )
             return None
         step = self._action((*loc, actions[0]), actions[0], item[actions[0]])
@@ -259,14 +278,18 @@ class _Reader:
     def _action(self, where: Path_, action: Action, value: object) -> Step | None:
         text = self._text(where, value)
         if text is None or not text.strip():
-            self._problem(where, f"`{action}:` is empty", f"write what the reader {_VERBS[action]} after it.")
+            self._problem(
+                where,
+                say("`{action}:` is empty", action=action),
+                say(_AFTER[action]),
+            )
             return None
         text = " ".join(text.split())
         if action == "command" or text.startswith("/"):
             # As on Telegram, a message starting with / is a command, whatever key it was written under.
             name = text.lstrip("/").split(maxsplit=1)[0].split("@")[0].lower() if text.strip("/") else ""
             if not name:
-                self._problem(where, "this command has no name", "write it like `command: /start`.")
+                self._problem(where, say("this command has no name"), say("write it like `command: /start`."))
                 return None
             return Step("command", "/" + name, self.doc.line_of(where))
         return Step(action, text, self.doc.line_of(where))
@@ -285,8 +308,8 @@ class _Reader:
             if text is None or not _wanted(text):
                 self._problem(
                     where,
-                    f"`{key}:` has an empty or unreadable item",
-                    "write a text (in quotes if it contains `:` or `#`), or remove the item.",
+                    say("`{key}:` has an empty or unreadable item", key=key),
+                    say("write a text (in quotes if it contains `:` or `#`), or remove the item."),
                 )
                 continue
             checks.append(Check(text, self.doc.line_of(where)))
@@ -300,8 +323,8 @@ class _Reader:
         if text is None or not _NODE_ID.match(text):
             self._problem(
                 where,
-                f"`node:` {item['node']!r} is not a node id",
-                "write the `id:` of a node in dialogues/nb/, e.g. `node: telefon`.",
+                say("`node:` {value!r} is not a node id", value=item["node"]),
+                say("write the `id:` of a node in dialogues/nb/, e.g. `node: telefon`."),
             )
             return None
         return Check(text, self.doc.line_of(where))
@@ -312,7 +335,9 @@ class _Reader:
         text = self._text((*loc, "lang"), data["lang"])
         if text is None:
             self._problem(
-                (*loc, "lang"), "`lang:` should be a language code", "write `lang: nb`, `nn` or `en`."
+                (*loc, "lang"),
+                say("`lang:` should be a language code"),
+                say("write `lang: nb`, `nn` or `en`."),
             )
             return default or Check(DEFAULT_LANG, 1)
         return Check(text.strip(), self.doc.line_of((*loc, "lang")))
@@ -328,8 +353,10 @@ class _Reader:
         if when is None:
             self._problem(
                 (*loc, "time"),
-                f"`time:` {raw!r} is not a date and time",
-                "write it like `time: 2026-03-11T10:00` (year-month-day, T, hour:minute, Norwegian time).",
+                say("`time:` {raw!r} is not a date and time", raw=raw),
+                say(
+                    "write it like `time: 2026-03-11T10:00` (year-month-day, T, hour:minute, Norwegian time)."
+                ),
             )
             return default
         return when if when.utcoffset() is not None else when.replace(tzinfo=OSLO)
@@ -343,7 +370,9 @@ class _Reader:
         if isinstance(value, str):
             return value
         self._problem(
-            loc, "this should be a text", "check the indentation; put texts containing `:` or `#` in quotes."
+            loc,
+            say("this should be a text"),
+            say("check the indentation; put texts containing `:` or `#` in quotes."),
         )
         return ""
 
@@ -352,8 +381,12 @@ class _Reader:
             if key in known:
                 continue
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            hint = f"did you mean `{close[0]}`?" if close else f"known keys here: {', '.join(known)}."
-            self._problem((*loc, key), f"unknown key `{key}`", hint)
+            hint = (
+                say("did you mean `{suggestion}`?", suggestion=close[0])
+                if close
+                else say("known keys here: {keys}.", keys=", ".join(known))
+            )
+            self._problem((*loc, key), say("unknown key `{key}`", key=key), hint)
 
     def _problem(self, loc: Path_, message: str, hint: str) -> Problem:
         problem = Problem(self.doc.path, self.doc.line_of(loc), message, hint)
@@ -363,7 +396,11 @@ class _Reader:
         return problem
 
 
-_VERBS: dict[Action, str] = {"say": "writes", "press": "presses", "command": "types"}
+_AFTER: dict[Action, str] = {
+    "say": marked("write what the reader writes after it."),
+    "press": marked("write the text of the button the reader presses after it."),
+    "command": marked("write the command the reader types after it, e.g. `command: /start`."),
+}
 
 
 def conversation_problems(conversation: Conversation, scripts: Scripts) -> list[Problem]:
@@ -374,18 +411,25 @@ def conversation_problems(conversation: Conversation, scripts: Scripts) -> list[
     if lang.text not in scripts.languages:
         known = ", ".join(sorted(scripts.languages))
         problems.append(
-            Problem(path, lang.line, f"there is no language `{lang.text}`", f"use one of: {known}.")
+            Problem(
+                path,
+                lang.line,
+                say("there is no language `{lang}`", lang=lang.text),
+                say("use one of: {known}.", known=known),
+            )
         )
     node_ids = {n for s in scripts.languages.values() for n in s.nodes} | ENGINE_NODES
     for step in conversation.steps:
         if step.node is not None and step.node.text not in node_ids:
             close = difflib.get_close_matches(step.node.text, sorted(node_ids), n=1)
             hint = (
-                f"did you mean `{close[0]}`?"
+                say("did you mean `{suggestion}`?", suggestion=close[0])
                 if close
-                else "write the `id:` of a node in dialogues/nb/ (or run `balansebot route` to see it)."
+                else say("write the `id:` of a node in dialogues/nb/ (or run `balansebot route` to see it).")
             )
-            problems.append(Problem(path, step.node.line, f"there is no node `{step.node.text}`", hint))
+            problems.append(
+                Problem(path, step.node.line, say("there is no node `{node}`", node=step.node.text), hint)
+            )
     return problems
 
 
@@ -398,12 +442,12 @@ def run_conversation(engine: Engine, conversation: Conversation) -> Result:
     state = ChatState(lang=conversation.lang.text)
     last: Reply | None = None
     for number, step in enumerate(conversation.steps, start=1):
-        where = f"step {number}, {step.describe()}"
+        where = say("step {number}, {step}", number=number, step=step.describe())
         event = _event(step, last)
         if isinstance(event, str):
             said = _said([last] if last is not None else [])
             return Result(
-                conversation, Failure(conversation.path, step.line, where, event, said, _PRESS_HINT)
+                conversation, Failure(conversation.path, step.line, where, event, said, say(_PRESS_HINT))
             )
         outcome = engine.handle(state, event, conversation.time)
         state = outcome.state
@@ -414,7 +458,7 @@ def run_conversation(engine: Engine, conversation: Conversation) -> Result:
     return Result(conversation, None)
 
 
-_PRESS_HINT = (
+_PRESS_HINT = marked(
     "press a button that is on the bot's last reply (copy its text from the list above), "
     "or add a step before it that leads to the reply with this button."
 )
@@ -427,16 +471,20 @@ def _event(step: Step, last: Reply | None) -> Event | str:
     if step.action == "say":
         return FreeText(step.value)
     if last is None:
-        return f"there is no reply yet to press “{step.value}” on"
+        return say("there is no reply yet to press “{text}” on", text=step.value)
     buttons = [b for row in last.keyboard for b in row]
     matches = _matching_buttons(step.value, buttons)
     if not matches:
-        return f"there is no button “{step.value}” on the bot's last reply"
+        return say("there is no button “{text}” on the bot's last reply", text=step.value)
     if len(matches) > 1:
         names = ", ".join(f"“{b.text}”" for b in matches)
-        return f"“{step.value}” could be any of these buttons: {names}; write more of its text"
+        return say(
+            "“{text}” could be any of these buttons: {names}; write more of its text",
+            text=step.value,
+            names=names,
+        )
     if matches[0].callback_data is None:
-        return f"“{matches[0].text}” opens a web page; the bot does not answer it"
+        return say("“{button}” opens a web page; the bot does not answer it", button=matches[0].text)
     return ButtonPress(matches[0].callback_data)
 
 
@@ -460,34 +508,41 @@ def _first_failure(
 
     if step.node is not None and step.node.text not in nodes:
         return fail(
-            step.node, f"expected the answer from node `{step.node.text}`", _node_hint(step, answered)
+            step.node,
+            say("expected the answer from node `{node}`", node=step.node.text),
+            _node_hint(step, answered),
         )
     for check in step.expect:
         if _wanted(check.text) not in text:
             scripted = _from_script(engine, conversation, outcome)
             return fail(
                 check,
-                f"expected the reply to contain: “{check.text}”",
+                say("expected the reply to contain: “{text}”", text=check.text),
                 _expect_hint(step, answered, scripted),
             )
     for check in step.absent:
         if _wanted(check.text) in text:
             return fail(
                 check,
-                f"expected the reply NOT to contain: “{check.text}”",
-                "remove the text from the script"
-                + (f" ({answered})" if answered else "")
-                + ", or from `not:` if it belongs there now.",
+                say("expected the reply NOT to contain: “{text}”", text=check.text),
+                say(
+                    "remove the text from the script ({answered}), or from `not:` if it belongs there now.",
+                    answered=answered,
+                )
+                if answered
+                else say("remove the text from the script, or from `not:` if it belongs there now."),
             )
     shown = [b for r in outcome.replies for row in r.keyboard for b in row]
     for check in step.buttons:
         if not _matching_buttons(check.text, shown):
             return fail(
                 check,
-                f"expected a button “{check.text}”",
-                "if the button was renamed or moved on purpose, update the test; otherwise add it to "
-                + (answered or "the node")
-                + " again.",
+                say("expected a button “{text}”", text=check.text),
+                say(
+                    "if the button was renamed or moved on purpose, update the test; otherwise add it to "
+                    "{where} again.",
+                    where=answered or say("the node"),
+                ),
             )
     return None
 
@@ -497,7 +552,7 @@ def _answered(engine: Engine, conversation: Conversation, outcome: Outcome) -> s
     for node_id in outcome.nodes:
         node = engine.scripts.node(conversation.lang.text, node_id)
         if node is not None:
-            return f"node `{node_id}` ({node.source})"
+            return say("node `{node}` ({source})", node=node_id, source=node.source)
     return ""
 
 
@@ -512,29 +567,40 @@ def _from_script(engine: Engine, conversation: Conversation, outcome: Outcome) -
 
 
 def _node_hint(step: Step, answered: str) -> str:
-    got = f"the bot answered with {answered}" if answered else "the bot answered by itself"
+    got = (
+        say("the bot answered with {answered}", answered=answered)
+        if answered
+        else say("the bot answered by itself")
+    )
     if step.action == "say":
-        return (
-            f'{got}. Run `uv run balansebot route "{step.value}"` to see why, and add the reader\'s '
-            f"words to `{step.node.text if step.node else ''}`'s `phrases:` or `keywords:`."
+        return say(
+            '{got}. Run `uv run balansebot route "{text}"` to see why, and add the reader\'s words to '
+            "`{node}`'s `phrases:` or `keywords:`.",
+            got=got,
+            text=step.value,
+            node=step.node.text if step.node else "",
         )
-    return f"{got}. Check the button's `goto:` (or the node's `command:`) in the script."
+    return say("{got}. Check the button's `goto:` (or the node's `command:`) in the script.", got=got)
 
 
 def _expect_hint(step: Step, answered: str, scripted: bool) -> str:
-    where = (
-        f" Look at {answered}."
+    sentences = [
+        say(
+            "the text is not in the reply (case, spaces and formatting do not matter). If the script "
+            "was changed on purpose, change the test to match; if not, the script has lost this text."
+        ),
+        say("Look at {answered}.", answered=answered)
         if answered and scripted
-        else " This reply is one of the bot's own messages (translated in locales/), not a script node."
-    )
+        else say("This reply is one of the bot's own messages (translated in locales/), not a script node."),
+    ]
     if step.action == "say":
-        where += (
-            f' To see which answer “{step.value}” reaches and why: uv run balansebot route "{step.value}".'
+        sentences.append(
+            say(
+                'To see which answer “{text}” reaches and why: uv run balansebot route "{text}".',
+                text=step.value,
+            )
         )
-    return (
-        "the text is not in the reply (case, spaces and formatting do not matter). If the script was "
-        "changed on purpose, change the test to match; if not, the script has lost this text." + where
-    )
+    return " ".join(sentences)
 
 
 def _said(replies: Sequence[Reply]) -> str:

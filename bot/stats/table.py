@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.staff_words import marked, say
 from bot.stats.report import MINIMUM_SHOWN, DayCounts
 
-FALLBACK_LABEL = "(not understood)"
-TOTAL_LABEL = "total"
+FALLBACK_LABEL = marked("(not understood)")
+TOTAL_LABEL = marked("total")
 
 
 def cell(count: int | None, minimum: int = MINIMUM_SHOWN) -> str:
@@ -30,16 +31,16 @@ def render_table(report: Sequence[DayCounts], minimum: int = MINIMUM_SHOWN) -> s
     nodes = list(report[0].nodes) if report else []
 
     ordered = sorted(nodes, key=lambda node: (-_lower_bound([d.nodes[node] for d in report]), node))
-    header = ["node", *(d.day.strftime("%m-%d") for d in report), TOTAL_LABEL]
+    header = [say("node"), *(d.day.strftime("%m-%d") for d in report), say(TOTAL_LABEL)]
     rows = [header]
     for node in ordered:
         counts = [d.nodes[node] for d in report]
         rows.append([node, *(cell(c, minimum) for c in counts), total(counts)])
     fallbacks = [d.fallbacks for d in report]
-    rows.append([FALLBACK_LABEL, *(cell(c, minimum) for c in fallbacks), total(fallbacks)])
+    rows.append([say(FALLBACK_LABEL), *(cell(c, minimum) for c in fallbacks), total(fallbacks)])
     per_day = [[*d.nodes.values(), d.fallbacks] for d in report]
     every = [c for day in per_day for c in day]
-    rows.append([TOTAL_LABEL, *(total(day) for day in per_day), total(every)])
+    rows.append([say(TOTAL_LABEL), *(total(day) for day in per_day), total(every)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         "  ".join([row[0].ljust(widths[0]), *(v.rjust(w) for v, w in zip(row[1:], widths[1:], strict=True))])
@@ -53,11 +54,16 @@ def render_table(report: Sequence[DayCounts], minimum: int = MINIMUM_SHOWN) -> s
 def render_legend(report: Sequence[DayCounts], minimum: int = MINIMUM_SHOWN) -> str:
     """What the table covers and what its marks mean."""
     first, last = report[0].day.isoformat(), report[-1].day.isoformat()
-    return (
-        f"Answers shown per day (Europe/Oslo), {first} to {last}.\n"
-        f"<{minimum}: fewer than {minimum}, hidden so that no one can be singled out; "
-        "≥N: at least N (some parts are hidden).\n"
-        f"{FALLBACK_LABEL}: typed messages the bot found no answer for."
+    return "\n".join(
+        [
+            say("Answers shown per day (Europe/Oslo), {first} to {last}.", first=first, last=last),
+            say(
+                "<{minimum}: fewer than {minimum}, hidden so that no one can be singled out; "
+                "≥N: at least N (some parts are hidden).",
+                minimum=minimum,
+            ),
+            say("{label}: typed messages the bot found no answer for.", label=say(FALLBACK_LABEL)),
+        ]
     )
 
 

@@ -274,8 +274,10 @@ def test_cli_exits_nonzero_and_prints_file_line(
     code = main(["check", "--dialogues", str(dialogues_copy)])
     out = capsys.readouterr().out
     assert code == 1
-    assert f"dialogues/nb/telefon.yaml:{line_of(telefon, 'goto: nowhere')}: error: there is no node" in out
-    assert "fix:" in out
+    line = line_of(telefon, "goto: nowhere")
+    assert f"dialogues/nb/telefon.yaml:{line}: feil: det finnes ingen node `nowhere`\n" in out
+    assert "    slik retter du det: sjekk stavemåten, eller legg til en node med den id-en.\n" in out
+    assert out.endswith("Ingenting ble endret; rett linjene over og kjør `balansebot check` igjen.\n")
 
 
 def test_cli_passes_on_shipped_scripts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -283,9 +285,9 @@ def test_cli_passes_on_shipped_scripts(capsys: pytest.CaptureFixture[str]) -> No
     # a date alone: every other warning counts.
     main(["check"])
     out = capsys.readouterr().out
-    warnings = [line for line in out.splitlines() if ": warning: " in line]
-    assert [w for w in warnings if "more than a year ago" not in w] == [], out
-    assert "OK:" in out
+    warnings = [line for line in out.splitlines() if ": advarsel: " in line]
+    assert [w for w in warnings if "for mer enn et år siden" not in w] == [], out
+    assert "OK:" in out and ": warning: " not in out
 
 
 def test_facts_the_runtime_acts_on_must_be_numbers(dialogues_copy: Path, reload: Reload) -> None:

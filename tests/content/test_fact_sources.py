@@ -73,8 +73,8 @@ def test_the_cli_prints_the_age_warning_and_still_passes(
     assert code == 0, out
     line = line_of(facts, "checked: 2020-01-15")
     assert re.search(
-        rf"dialogues/facts.yaml:{line}: warning: emergency.mental_health_helpline: last checked 2020-01-15, "
-        "more than a year ago",
+        rf"dialogues/facts.yaml:{line}: advarsel: emergency.mental_health_helpline: sist sjekket 2020-01-15, "
+        "for mer enn et år siden",
         out,
     ), out
 

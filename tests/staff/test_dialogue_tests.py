@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import textwrap
 from pathlib import Path
 
@@ -591,7 +592,9 @@ def test_cli_passes_on_the_shipped_tests() -> None:
     assert "dialogues/tests/telefon.yaml" in result.stdout
     assert "✓ Stengt på 17. mai (en mandag)" in result.stdout
     assert "✗" not in result.stdout
-    assert "OK: all" in result.stdout
+    assert re.search(r"^OK: alle \d+ samtalene gikk som skrevet\.$", result.stdout, re.MULTILINE), (
+        result.stdout
+    )
 
 
 def test_cli_reports_failures_and_mistakes_and_exits_1(tmp_path: Path) -> None:
@@ -609,13 +612,16 @@ def test_cli_reports_failures_and_mistakes_and_exits_1(tmp_path: Path) -> None:
     out = result.stdout
     assert "✓ Riktig" in out
     assert "✗ Feil" in out
-    assert f'{failing}:7: step 1, command "/telefon"' in out
-    assert "expected the reply to contain: “ring 999”" in out
-    assert "| Ring 400 38 800" in out
-    assert f"{malformed}:4: error: unknown key `sey`" in out
-    assert "fix: did you mean `say`?" in out
-    assert "finnes-ikke.yaml:1: error: there is no such file" in out
-    assert "1 of 2 conversation(s) failed; 2 test file(s) have mistakes" in out
+    assert f'{failing}:7: steg 1, command "/telefon"' in out
+    assert "ventet at svaret skulle inneholde: «ring 999»" in out
+    assert "boten sa (node telefon):" in out and "| Ring 400 38 800" in out
+    assert f"{malformed}:4: feil: ukjent nøkkel `sey`" in out
+    assert "slik retter du det: mente du `say`?" in out
+    assert "finnes-ikke.yaml:1: feil: filen finnes ikke" in out
+    assert out.endswith(
+        "1 av 2 samtaler gikk annerledes; 2 testfiler har feil. "
+        "Rett linjene over og kjør `balansebot test` igjen.\n"
+    )
 
 
 def test_cli_runs_one_conversation_by_its_pytest_name(
@@ -630,7 +636,7 @@ def test_cli_runs_one_conversation_by_its_pytest_name(
     out = capsys.readouterr().out
     assert "✓ Riktig" in out and "Feil" not in out
     assert main(["test", f"{path}::Finnes ikke"]) == 1
-    assert "there is no conversation called “Finnes ikke”" in capsys.readouterr().out
+    assert "det finnes ingen samtale som heter «Finnes ikke»" in capsys.readouterr().out
 
 
 def test_cli_uses_the_tests_of_the_dialogues_folder_given(
@@ -640,12 +646,12 @@ def test_cli_uses_the_tests_of_the_dialogues_folder_given(
     for path in tests.glob("*.yaml"):
         path.unlink()
     assert main(["test", "--dialogues", str(dialogues_copy)]) == 1
-    assert "No conversation tests found" in capsys.readouterr().out
+    assert "Fant ingen samtaletester i " in capsys.readouterr().out
     write(tests, "conversations:\n  - name: A\n    steps:\n      - command: /start\n        node: strat\n")
     assert main(["test", "--dialogues", str(dialogues_copy)]) == 1
     out = capsys.readouterr().out
-    assert "tests/case.yaml:5: error: there is no node `strat`" in out
-    assert "did you mean `start`?" in out
+    assert "tests/case.yaml:5: feil: det finnes ingen node `strat`" in out
+    assert "mente du `start`?" in out
 
 
 def test_cli_refuses_broken_scripts(dialogues_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -656,4 +662,4 @@ def test_cli_refuses_broken_scripts(dialogues_copy: Path, capsys: pytest.Capture
     with pytest.raises(SystemExit) as exited:
         main(["test", "--dialogues", str(dialogues_copy)])
     assert exited.value.code == 1
-    assert "no node `nowhere`" in capsys.readouterr().err
+    assert "det finnes ingen node `nowhere`" in capsys.readouterr().err

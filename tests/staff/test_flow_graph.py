@@ -369,7 +369,7 @@ def test_cli_on_broken_scripts_prints_the_errors_and_exits_1(dialogues_copy: Pat
     result = run_balansebot("graph", "-o", str(output), "--dialogues", str(dialogues_copy))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "telefon.yaml:" in result.stderr
-    assert "no node `telefon_samtal`" in result.stderr
+    assert "det finnes ingen node `telefon_samtal`" in result.stderr
     assert "Traceback" not in result.stderr
     assert not output.exists()
 

@@ -523,7 +523,7 @@ def test_broken_scripts_at_start_are_listed_with_file_and_line(dialogues_copy: P
     )
     result = run_balansebot("preview", "--dialogues", str(dialogues_copy), "--port", "1", env=PATH)
     assert result.returncode == 1
-    assert re.search(r"nb/telefon\.yaml:\d+: error: .*nowhere", result.stderr), result.stderr
+    assert re.search(r"nb/telefon\.yaml:\d+: feil: .*nowhere", result.stderr), result.stderr
 
 
 # ---- The sanitizer ----

@@ -145,7 +145,7 @@ def test_the_preview_fits_the_screen_and_its_chart_moves_and_opens_nodes(
             assert width < 640
             warnings.locator("summary").click()
         expect(warnings).to_contain_text("dialogues/nn/telefon.yaml")
-        expect(warnings).to_contain_text("the nn translation of `telefon` is older than its Bokmål text")
+        expect(warnings).to_contain_text("nn-oversettelsen av `telefon` er eldre enn bokmålsteksten")
         if width < 640:
             warnings.locator("summary").click()  # closed again: the chat has the room back
         if width in SCREENSHOT_WIDTHS:

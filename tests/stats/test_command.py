@@ -37,7 +37,7 @@ async def store_counts(url: str, counts: dict[str, int]) -> None:
 def test_no_database_yet_is_friendly_and_creates_nothing(tmp_path: Path) -> None:
     result = run_balansebot("stats", env=PATH, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("No statistics yet")
+    assert result.stdout.startswith("Ingen statistikk ennå")
     assert result.stderr == ""
     assert list(tmp_path.iterdir()) == [], "the default balansebot.db was not created"
 
@@ -46,7 +46,7 @@ def test_a_migrated_empty_database_is_friendly_too(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     migrate.upgrade(url)
     result = run_balansebot("stats", env={**PATH, "DATABASE_URL": url}, cwd=tmp_path)
-    assert (result.returncode, result.stdout.splitlines()[0][:17]) == (0, "No statistics yet")
+    assert (result.returncode, result.stdout.splitlines()[0][:21]) == (0, "Ingen statistikk ennå")
 
 
 async def test_table_and_json_from_database_url_in_the_environment_or_the_option(tmp_path: Path) -> None:
@@ -62,8 +62,8 @@ async def test_table_and_json_from_database_url_in_the_environment_or_the_option
         rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.strip()}
         assert rows["start"] == ["9", "9"]
         assert rows["telefon"] == ["<5", "≥1"]
-        assert rows["(not"] == ["understood)", "5", "5"]
-        assert rows["total"] == ["≥15", "≥15"]
+        assert rows["(ikke"] == ["forstått)", "5", "5"]
+        assert rows["totalt"] == ["≥15", "≥15"]
         assert today.strftime("%m-%d") in rows["node"]
         assert "3" not in result.stdout.split(), "the exact small count is never shown"
     as_json = run_balansebot("stats", "--json", "--days", "3", "--database-url", url, env=PATH)
@@ -76,7 +76,7 @@ def test_a_bad_database_url_is_a_one_line_error(tmp_path: Path) -> None:
     for url, code, message in (
         ("mysql://db/bot", 2, "DATABASE_URL must be an sqlite:/// or postgresql:// URL"),
         ("no url at all", 2, "DATABASE_URL is not a database URL"),
-        ("postgresql://nobody@127.0.0.1:1/bot", 1, "cannot read the statistics: connection failed"),
+        ("postgresql://nobody@127.0.0.1:1/bot", 1, "kan ikke lese statistikken: connection failed"),
     ):
         result = run_balansebot("stats", env={**PATH, "DATABASE_URL": url}, cwd=tmp_path)
         assert result.returncode == code, result.stderr
@@ -91,7 +91,7 @@ def test_a_file_that_is_not_a_database_is_a_one_line_error(tmp_path: Path) -> No
     (tmp_path / "notes.db").write_text("not a database, just notes\n" * 100)
     result = run_balansebot("stats", "--database-url", f"sqlite:///{tmp_path / 'notes.db'}", env=PATH)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == ["balansebot: cannot read the statistics: file is not a database"]
+    assert result.stderr.splitlines() == ["balansebot: kan ikke lese statistikken: file is not a database"]
 
 
 def test_the_password_never_appears_in_an_error() -> None:

@@ -64,7 +64,7 @@ async def test_counts_survive_a_stop_and_are_shown_suppressed(fake: FakeBotApi, 
     assert stored_while_running == 0, "nothing stored yet while running…"
     rows = stats_rows(served.database_url, tmp_path)  # … and when SIGTERM stopped it
     assert rows["start"][-1] == "6"
-    assert rows["(not understood)"][-1] == "5"
+    assert rows["(ikke forstått)"][-1] == "5"
     assert rows["telefon"][-1] == "≥1", "2 people: shown only as <5"
     assert "<5" in rows["telefon"]
     assert "Traceback" not in served.log_text()

@@ -102,7 +102,7 @@ async def test_saved_script_is_served_and_broken_one_refused(
         fake.send_text(kari, "hva er balansekunst for noe")
         messages = await fake.wait_for_bot_messages(kari, 3)
         assert "kort sagt" in (messages[-1].text or ""), "the last good version still serves"
-        assert "dialogues/nb/om.yaml:9: error:" in served.log_text()
+        assert "dialogues/nb/om.yaml:9: feil:" in served.log_text()  # the staff tools speak Bokmål
         assert "refused" in served.log_text()
 
         # Fixed again: the refusal is cleared and the fix is served.

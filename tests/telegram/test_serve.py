@@ -255,7 +255,7 @@ def test_broken_scripts_refuse_to_start(tmp_path: Path) -> None:
     }
     result = run_balansebot("serve", cwd=ROOT, env=env)
     assert result.returncode == 1
-    assert "dialogues/nb/om.yaml:5: error: Telegram does not support the tag <br>" in result.stderr
+    assert "dialogues/nb/om.yaml:5: feil: Telegram støtter ikke taggen <br>" in result.stderr
 
 
 async def test_sigterm_stops_cleanly(fake: FakeBotApi, tmp_path: Path) -> None:

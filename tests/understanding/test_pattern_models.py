@@ -79,7 +79,7 @@ def test_the_danger_model_alone_raises_a_weak_alarm_and_says_why(
     outcome = engine.handle(ChatState(), FreeText(ONLY_THE_MODEL_KNOWS))
     assert outcome.route == "acute" and outcome.nodes[0] == "akutt_selvmord"
     assert main(["route", ONLY_THE_MODEL_KNOWS]) == 0
-    assert f"because: {PATTERN_CUE}" in capsys.readouterr().out
+    assert f"fordi: {PATTERN_CUE}" in capsys.readouterr().out
 
 
 def test_the_answer_model_answers_only_when_fairly_sure_and_never_for_danger(
@@ -92,7 +92,7 @@ def test_the_answer_model_answers_only_when_fairly_sure_and_never_for_danger(
     for text in ("han står utenfor døra mi nå", "jeg vil ikke leve mer"):
         assert engine.learned_answer(text) is None, "danger is for the rules and the danger model"
     assert main(["route", "kan en frilanser ringe dere"]) == 0
-    assert f"answer by {PATTERN_CUE}: telefon_for_hvem" in capsys.readouterr().out
+    assert f"svar fra {PATTERN_CUE}: telefon_for_hvem" in capsys.readouterr().out
     # Staff's own words win: a node phrase said word for word is answered by the router.
     assert engine.router().route("er det min feil").in_staffs_words
     assert engine.handle(ChatState(), FreeText("er det min feil")).nodes == ("ikke_din_skyld",)

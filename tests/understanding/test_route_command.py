@@ -13,8 +13,8 @@ from bot.cli import main
 from tests.conftest import DIALOGUES, ROOT
 
 # Which node answers is tuned by others; only the shape and the kind of answer are pinned here.
-ANSWER = re.compile(r"answer: (node|acute|ambiguous|fallback) → \S.*")
-ALARM = re.compile(r"alarm: \S+ \((weak|strong)\) because: \S.*")
+ANSWER = re.compile(r"svar: (node|acute|ambiguous|fallback) → \S.*")
+ALARM = re.compile(r"alarm: \S+ \((svak|sterk)\) fordi: \S.*")
 DANGER = "jeg vil ta livet mitt"
 MESSAGES = ["når er telefonen åpen", "hva er balansemerket", "hei", DANGER]
 BALANSEBOT = Path(sys.executable).with_name("balansebot")  # the installed console script
@@ -28,9 +28,9 @@ def route(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str
 
 
 def kind(answer: str) -> str:
-    """The KIND of an `answer: KIND → NODES` line (after checking its shape)."""
+    """The KIND of a `svar: KIND → NODES` line (after checking its shape)."""
     assert ANSWER.fullmatch(answer), answer
-    return answer.removeprefix("answer: ").split(" ", 1)[0]
+    return answer.removeprefix("svar: ").split(" ", 1)[0]
 
 
 def run_stdin(*args: str, typed: str) -> subprocess.CompletedProcess[bytes]:
@@ -63,7 +63,7 @@ def test_one_message_keeps_its_explanation(capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     kind(lines[0])
     assert "\t" not in lines[0]
-    assert any(line.startswith("words understood: ") for line in lines[1:])
+    assert any(line.startswith("ord som ble forstått: ") for line in lines[1:])
 
 
 def test_one_message_in_danger_shows_the_alarm_and_why(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,7 +73,7 @@ def test_one_message_in_danger_shows_the_alarm_and_why(capsys: pytest.CaptureFix
     alarms = [line for line in lines if line.startswith("alarm: ")]
     assert len(alarms) == 1
     assert ALARM.fullmatch(alarms[0]), alarms[0]
-    assert any(line.startswith("words understood: ") for line in lines)
+    assert any(line.startswith("ord som ble forstått: ") for line in lines)
 
 
 def test_a_file_gives_one_line_per_message_in_order(
@@ -184,4 +184,4 @@ def test_a_message_in_quotes_still_explains_itself_with_stdin_open() -> None:
     assert kind(lines[0]) == "acute"
     assert "\t" not in lines[0]
     assert any(ALARM.fullmatch(line) for line in lines)
-    assert any(line.startswith("words understood: ") for line in lines)
+    assert any(line.startswith("ord som ble forstått: ") for line in lines)
