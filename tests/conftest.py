@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -94,11 +95,16 @@ def reload(catalogs: Catalogs) -> Reload:
 def run_balansebot(
     *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, typed: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    """Run `balansebot ARGS` as its own process (as `uv run balansebot` would) and capture it."""
+    """Run `balansebot ARGS` as its own process (as `uv run balansebot` would) and capture it.
+
+    Unless the test says otherwise, the process keeps its versions of the scripts in a new empty
+    folder: as on a clean clone, and never in the checkout, where a later run would find them."""
+    given = env if env is not None else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    kept = {"KEPT_SCRIPTS_DIR": tempfile.mkdtemp(prefix="kept-scripts-")}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
-        env=env if env is not None else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        env=kept | given,
         input=typed,
         capture_output=True,
         text=True,

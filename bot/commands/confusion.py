@@ -23,6 +23,8 @@ TUNED_ON = (
     "corpus_topics2.yaml",
     "corpus_train5.yaml",
     "corpus_train6.yaml",
+    "corpus_train7.yaml",
+    "corpus_danger5.yaml",
 )
 DEFAULT_SETS = tuple(CORPUS / f for f in TUNED_ON)
 

@@ -79,7 +79,7 @@ class BatchingChatStore:
         """Straight through."""
         return await self._inner.expire(now, rules)
 
-    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str]]:
+    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str | None]]:
         """Straight through."""
         return await self._inner.due_auto_deletions(now)
 

@@ -48,7 +48,7 @@ class CachedChatStore:
         self._chats.clear()
         return report
 
-    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str]]:
+    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str | None]]:
         """Straight through."""
         return await self._inner.due_auto_deletions(now)
 

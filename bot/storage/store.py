@@ -85,8 +85,8 @@ class ChatStore(Protocol):
     async def expire(self, now: dt.datetime, rules: ExpiryRules) -> ExpiryReport:
         """Delete what has outlived `rules`: unused chats, old message ids, unfinished forms' answers."""
 
-    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str]]:
-        """(key, sealed chat id) of the chats whose auto-delete time has come."""
+    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str | None]]:
+        """(key, sealed chat id, None for a web conversation) of the chats whose auto-delete time has come."""
 
     async def take_due(self, key: str, now: dt.datetime) -> StoredChat | None:
         """Delete the chat if its auto-delete time has come, and return what it held; else None."""
@@ -168,12 +168,11 @@ class SqlChatStore:
         await self.erase_deleted()
         return ExpiryReport(deleted.rowcount or 0, cleared.rowcount or 0, emptied)
 
-    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str]]:
-        """The chats whose auto-delete time has come (by its index)."""
+    async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str | None]]:
+        """The chats whose auto-delete time has come (by its index), each with its sealed Telegram
+        chat id; None for a web conversation, which has nothing on Telegram to delete."""
         t = self._table
-        query = select(t.c.key, t.c.auto_delete_chat).where(
-            t.c.auto_delete_at <= now, t.c.auto_delete_chat.is_not(None)
-        )
+        query = select(t.c.key, t.c.auto_delete_chat).where(t.c.auto_delete_at <= now)
         async with self._engine.connect() as conn:
             return [(row.key, row.auto_delete_chat) for row in await conn.execute(query)]
 

@@ -53,6 +53,11 @@ class AutoDeleter:
         """Delete every conversation due now; returns how many this replica deleted."""
         deleted = 0
         for key, sealed in await self._store.due_auto_deletions(self._clock()):
+            if sealed is None:
+                # A web conversation: its page clears itself; here only what is stored goes.
+                async with chat_held(self._database, key):
+                    deleted += await self._store.take_due(key, self._clock()) is not None
+                continue
             chat_id = self._pseudonyms.open(sealed, key)
             if chat_id is None:
                 # Sealed under another PSEUDONYM_KEY: nowhere to delete; what is stored goes all the same.

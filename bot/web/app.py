@@ -216,7 +216,14 @@ async def turn(request: web.Request) -> web.Response:
         {"html": telegram_to_html(reply.text), "buttons": [list(row) for row in page_buttons(reply)]}
         for reply in answer.replies
     ]
-    shown = {"replies": replies, "lang": answer.lang, "forgot": answer.forgot, "replayed": answer.replayed}
+    shown: dict[str, object] = {
+        "replies": replies,
+        "lang": answer.lang,
+        "forgot": answer.forgot,
+        "replayed": answer.replayed,
+    }
+    if answer.auto_delete_seconds is not None:
+        shown["auto_delete_seconds"] = answer.auto_delete_seconds  # the page clears itself then
     return web.json_response(shown, headers=NO_STORE)
 
 

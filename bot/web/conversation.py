@@ -4,8 +4,13 @@ A web conversation is stored like a Telegram chat, under a keyed pseudonym of th
 session id (`Pseudonymizer.web_chat_key`), and each message the page sends carries a turn id of the
 page's choosing, so the turn is exactly once (`ChatTurns`, with `Pseudonymizer.web_turn_id` as the
 update id): a message sent again after a lost connection is not answered twice. The answer of a
-recent turn is kept in this process's memory only (never in the database), so that resend gets it
-again; on another replica, or once forgotten, the resend gets no answer rather than a second one.
+recent turn is kept in this process's memory only (never in the database), and for at most
+`ANSWER_KEPT_FOR`, so that resend gets it again; on another replica, once forgotten, or later, the
+resend gets no answer rather than a second one.
+
+A conversation that chose to be deleted by itself keeps the time on its row as a Telegram chat does
+(with no Telegram chat id beside it): the auto-delete job takes the row then, and the page, told the
+time in the answer, clears itself.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine, choose_language
-from bot.engine.model import ChatState, Command, Event, ForgetChat, Reply, SubmitLead
+from bot.engine.model import ChatState, Command, Event, ForgetChat, Reply, SetAutoDelete, SubmitLead
 from bot.stats.counter import StatsCounter
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import StoredChat
@@ -26,7 +31,9 @@ from bot.storage.turns import ChatTurns
 from bot.telegram.conversations import LeadInbox
 
 log = logging.getLogger(__name__)
-REMEMBERED_ANSWERS = 2_000  # recent answers a resent message can get again (memory only)
+REMEMBERED_ANSWERS = 2_000  # recent answers a resent message can get again (memory only)…
+# …and for this long: a resend comes within seconds, and no answer outlives the shortest auto-delete.
+ANSWER_KEPT_FOR = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,9 @@ class WebAnswer:
     forgot: bool = False
     replayed: bool = False
     """The message was answered before (a resend): these are that answer's replies, not new ones."""
+    auto_delete_seconds: int | None = None
+    """The reader chose just now to have the conversation deleted by itself in this many seconds
+    (0: not any more); None when this message did not change it."""
 
 
 class WebConversations:
@@ -58,8 +68,8 @@ class WebConversations:
         self._clock = clock
         self._leads = leads
         self._stats = stats
-        # update id → (chat key, answer); the key only so a quick exit can drop its chat's answers.
-        self._answers: OrderedDict[int, tuple[str, WebAnswer]] = OrderedDict()
+        # update id → (chat key, when, answer); the key so a quick exit can drop its chat's answers.
+        self._answers: OrderedDict[int, tuple[str, dt.datetime, WebAnswer]] = OrderedDict()
 
     def scripts(self) -> Scripts:
         """The scripts being served now."""
@@ -78,11 +88,13 @@ class WebConversations:
         engine = self._engine()
         key = self._pseudonyms.web_chat_key(session)
         update_id = self._pseudonyms.web_turn_id(session, turn_id)
+        chosen: int | None = None
         async with self._turns.turn(key, update_id) as turn:
             if turn.done:
                 log.info("a web message was answered before (sent again); not answering again")
                 earlier = self._answers.get(update_id)
-                shown = earlier[1] if earlier is not None else WebAnswer((), lang)
+                recent = earlier is not None and self._clock() - earlier[1] <= ANSWER_KEPT_FOR
+                shown = earlier[2] if earlier is not None and recent else WebAnswer((), lang)
                 return replace(shown, replayed=True)
             stored = turn.chat or StoredChat(ChatState(lang=choose_language(lang, engine.scripts.languages)))
             outcome = engine.handle(stored.state, event, self._clock())
@@ -95,15 +107,33 @@ class WebConversations:
                 self.drop_answers(key)
             else:
                 # No message numbers: a web page has nothing for /slett to delete but the page itself.
-                await turn.finish(replace(stored, state=outcome.state), self._clock())
+                updated = replace(stored, state=outcome.state)
+                for effect in outcome.effects:
+                    if isinstance(effect, SetAutoDelete):
+                        updated = self._auto_delete(updated, effect)
+                        chosen = 0 if effect.after is None else int(effect.after.total_seconds())
+                await turn.finish(updated, self._clock())
         if self._stats is not None:
             self._stats.record(outcome, self._clock())
-        answer = WebAnswer(outcome.replies, outcome.state.lang, forgot)
+        answer = WebAnswer(outcome.replies, outcome.state.lang, forgot, auto_delete_seconds=chosen)
         if not forgot:
-            self._answers[update_id] = (key, answer)
-            while len(self._answers) > REMEMBERED_ANSWERS:
-                self._answers.popitem(last=False)
+            self._remember(update_id, key, answer)
         return answer
+
+    def _auto_delete(self, chat: StoredChat, choice: SetAutoDelete) -> StoredChat:
+        """The time the reader chose (nothing sealed beside it: there is nothing on Telegram)."""
+        when = None if choice.after is None else self._clock() + choice.after
+        return replace(chat, auto_delete_at=when, auto_delete_chat=None)
+
+    def _remember(self, update_id: int, key: str, answer: WebAnswer) -> None:
+        """Keep the answer for a resend: the newest REMEMBERED_ANSWERS, none older than ANSWER_KEPT_FOR."""
+        now = self._clock()
+        self._answers[update_id] = (key, now, answer)
+        while self._answers and (
+            len(self._answers) > REMEMBERED_ANSWERS
+            or now - next(iter(self._answers.values()))[1] > ANSWER_KEPT_FOR
+        ):
+            self._answers.popitem(last=False)
 
     async def forget(self, session: str, turn_id: str) -> None:
         """The quick exit: erase the conversation as /slett does, through the same turn path."""
@@ -111,7 +141,7 @@ class WebConversations:
 
     def drop_answers(self, key: str) -> None:
         """Forget the remembered answers of one conversation."""
-        for update_id in [u for u, (k, _) in self._answers.items() if k == key]:
+        for update_id in [u for u, (k, _, _) in self._answers.items() if k == key]:
             del self._answers[update_id]
 
     async def _submit(self, lead: SubmitLead, update_id: int) -> None:

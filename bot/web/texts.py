@@ -34,6 +34,7 @@ def page_texts(catalogs: Catalogs, scripts: Scripts, lang: str) -> dict[str, str
         "failed": _("The message did not get through. Check your connection and press Send again."),
         "slow_down": _("Many messages arrived at once. Please wait a few seconds and send it again."),
         "danger": _("If you or someone else is in danger now, call {police}.").format(police=police),
+        "auto_deleted": _("The conversation was deleted, as you chose. You can start again at any time."),
         "hide_title": _("What this page cannot hide"),
         "hide_text": _(
             "Quick exit deletes the chat and leaves this page, but your browser's history still shows "

@@ -126,8 +126,9 @@ class Tab:
     problems: list[str]
 
 
-def open_chat(site: Site, width: str, locale: str = "nb-NO") -> Tab:
-    """A new browser context (its own sessionStorage) with the chat open; the neutral site is local."""
+def open_chat(site: Site, width: str, locale: str = "nb-NO", *, own_clock: bool = False) -> Tab:
+    """A new browser context (its own sessionStorage) with the chat open; the neutral site is local.
+    With `own_clock` the page's time is the test's to move (Playwright's clock)."""
     context = site.browser.new_context(viewport=WIDTHS[width], locale=locale, device_scale_factor=1)
     context.route(
         "http://neutral.test/**", lambda route: route.fulfill(body=NEUTRAL_PAGE, content_type="text/html")
@@ -136,6 +137,8 @@ def open_chat(site: Site, width: str, locale: str = "nb-NO") -> Tab:
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
+    if own_clock:
+        page.clock.install()
     page.goto(site.chat_url)
     expect(page.locator(".message.bot")).to_have_count(1)
     site.sessions.append(session_of(page))
@@ -280,6 +283,38 @@ def test_quick_exit_leaves_a_neutral_page_and_nothing_on_the_server(site: Site, 
     expect(page.locator(".message.bot")).to_have_count(1)
     expect(page.locator(".message.user")).to_have_count(0)
     assert session_of(page) != session
+    tab.context.close()
+
+
+def test_a_chosen_auto_delete_clears_the_page_at_that_time(site: Site) -> None:
+    tab = open_chat(site, "phone", own_clock=True)
+    page = tab.page
+    page.get_by_label("Meldingen din").fill("slett samtalen automatisk")
+    page.keyboard.press("Enter")
+    expect(page.locator(".message.bot")).to_have_count(2)
+    session = session_of(page)
+    with page.expect_response("**/chat/api/turn") as chosen:
+        page.get_by_role("button", name="Om én time").click()
+    assert chosen.value.json()["auto_delete_seconds"] == 3600
+    expect(page.locator(".message.bot")).to_have_count(3)
+    key = Pseudonymizer(PSEUDONYM_KEY.encode()).web_chat_key(session)
+    [(due, sealed)] = query(
+        site.served.database_url,
+        "SELECT auto_delete_at, auto_delete_chat FROM chat WHERE key = :key",
+        key=key,
+    )
+    assert due is not None and sealed is None, "the time on the row, and no chat id beside it"
+
+    page.clock.fast_forward("59:00")
+    expect(page.locator(".message")).not_to_have_count(0)
+    page.clock.fast_forward("01:01")
+    expect(page.locator(".message")).to_have_count(0)
+    expect(page.locator("#status")).to_contain_text("slettet")
+    assert session_of(page) != session, "what comes next is a new conversation"
+    page.reload()
+    expect(page.locator(".message.user")).to_have_count(0)
+    expect(page.get_by_text("slett samtalen automatisk")).to_have_count(0)
+    assert tab.problems == []
     tab.context.close()
 
 

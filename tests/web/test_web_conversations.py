@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
 
+from bot.engine import callbacks
 from bot.engine.engine import Engine
-from bot.engine.model import Command, FreeText
+from bot.engine.model import ButtonPress, Command, FreeText
 from bot.stats.counter import StatsCounter
 from bot.storage import migrate
 from bot.storage.database import create_engine
@@ -19,6 +22,9 @@ from bot.storage.grouped_turns import GroupedTurns
 from bot.storage.pseudonym import Pseudonymizer
 from bot.storage.store import SqlChatStore
 from bot.storage.turns import ChatTurns, LockedTurns, StoreTurns
+from bot.telegram.answering import ChatOrder
+from bot.telegram.auto_delete import AutoDeleter
+from bot.telegram.conversations import Retention
 from bot.web.conversation import WebConversations
 from tests.databases import fresh_postgres
 
@@ -88,3 +94,56 @@ async def test_the_quick_exit_erases_the_conversation(
     # What was remembered for a resend went too: it is answered with nothing, not the old answer.
     again = await web.answer(SESSION, "turn-0001", Command("start"), "nb")
     assert again.replayed and again.replies == ()
+
+
+async def test_a_chosen_auto_delete_takes_the_web_conversation_then_and_not_before(
+    turns: tuple[ChatTurns, AsyncEngine], engine: Engine
+) -> None:
+    chat_turns, database = turns
+    now = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+    clock = [now]
+    web = WebConversations(lambda: engine, chat_turns, Pseudonymizer(KEY), clock=lambda: clock[0])
+    store = SqlChatStore(database)
+    key = Pseudonymizer(KEY).web_chat_key(SESSION)
+    await web.answer(SESSION, "turn-0001", FreeText("slett samtalen automatisk"), "nb")
+    chosen = await web.answer(SESSION, "turn-0002", ButtonPress(callbacks.auto_delete(3600)), "nb")
+    assert chosen.auto_delete_seconds == 3600, "the page is told, so it clears itself then"
+    stored = await store.load(key)
+    assert stored is not None and stored.auto_delete_at == now + dt.timedelta(hours=1)
+    assert stored.auto_delete_chat is None, "nothing sealed: a web conversation has no Telegram chat"
+    asked = await web.answer(SESSION, "turn-0003", FreeText("når er telefonen åpen"), "nb")
+    assert asked.auto_delete_seconds is None, "a message that does not change the choice says nothing of it"
+
+    # Never called for a web conversation: there is nothing on Telegram to delete.
+    offline_bot = Bot("123456789:AAFakeTokenForOfflineTestsOnly_abcdefgh")
+    retention = Retention(chat=dt.timedelta(days=30), message_ids=dt.timedelta(hours=48))
+    deleter = AutoDeleter(
+        offline_bot,
+        store,
+        database,
+        Pseudonymizer(KEY),
+        ChatOrder(),
+        lambda: retention,
+        clock=lambda: clock[0],
+    )
+    clock[0] = now + dt.timedelta(minutes=59)
+    assert await deleter.run_once() == 0 and await store.load(key) is not None
+    clock[0] = now + dt.timedelta(hours=1, seconds=1)
+    assert await deleter.run_once() == 1
+    assert await store.load(key) is None
+    # The answers kept for a resend are gone by then too (kept ten minutes at most).
+    again = await web.answer(SESSION, "turn-0003", FreeText("når er telefonen åpen"), "nb")
+    assert again.replayed and again.replies == ()
+
+
+async def test_turning_auto_delete_off_keeps_the_web_conversation(
+    turns: tuple[ChatTurns, AsyncEngine], engine: Engine
+) -> None:
+    chat_turns, database = turns
+    web = WebConversations(lambda: engine, chat_turns, Pseudonymizer(KEY))
+    store = SqlChatStore(database)
+    await web.answer(SESSION, "turn-0001", ButtonPress(callbacks.auto_delete(3600)), "nb")
+    off = await web.answer(SESSION, "turn-0002", ButtonPress(callbacks.auto_delete(0)), "nb")
+    assert off.auto_delete_seconds == 0
+    stored = await store.load(Pseudonymizer(KEY).web_chat_key(SESSION))
+    assert stored is not None and stored.auto_delete_at is None

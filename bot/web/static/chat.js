@@ -145,6 +145,11 @@ function answered(body, pending) {
     chat.saved.log = [];
     $("log").replaceChildren();
   }
+  if (typeof body.auto_delete_seconds === "number") {
+    // The server deletes what it stores then; the page clears itself at the same time.
+    chat.saved.deleteAt = body.auto_delete_seconds > 0 ? Date.now() + body.auto_delete_seconds * 1000 : null;
+    planAutoDelete();
+  }
   chat.saved.pending = null;
   chat.saved.lang = body.lang;
   let first = null;
@@ -180,6 +185,32 @@ function submit(event) {
   input.value = "";
   const isCommand = text.trim().startsWith("/") && text.trim().length > 1;
   send({ kind: isCommand ? "command" : "text", value: text }, text);
+}
+
+// ---- Deleted by itself, at the time the reader chose ----
+
+let autoDeleteTimer = null;
+
+function planAutoDelete() {
+  clearTimeout(autoDeleteTimer);
+  const at = chat.saved.deleteAt;
+  if (typeof at !== "number") return;
+  // setTimeout holds at most about 24 days; the choices are hours.
+  autoDeleteTimer = setTimeout(autoDeleteIfDue, Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1));
+}
+
+/** When the time has come: the conversation goes from the page and the tab, and a new one begins. */
+function autoDeleteIfDue() {
+  const at = chat.saved.deleteAt;
+  if (typeof at !== "number") return;
+  if (Date.now() < at) {
+    planAutoDelete(); // woken early (a sleeping laptop, a throttled tab)
+    return;
+  }
+  chat.saved = { session: randomId(24), lang: chat.saved.lang, log: [], pending: null };
+  save();
+  $("log").replaceChildren();
+  status(texts().auto_deleted);
 }
 
 // ---- Quick exit ----
@@ -229,6 +260,8 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   showTexts();
+  autoDeleteIfDue(); // a tab opened again after the chosen time shows nothing of it
+  document.addEventListener("visibilitychange", autoDeleteIfDue);
   for (const entry of chat.saved.log) showEntry(entry);
   scrollDown();
   if (chat.saved.pending) {
