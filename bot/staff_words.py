@@ -19,7 +19,9 @@ from bot.i18n import compile_po
 STAFF_DOMAIN = "staff"
 STAFF_LANGUAGES = ("nb", "en")
 DEFAULT_STAFF_LANGUAGE = "nb"
+MSGID_LANGUAGE = "en"  # what say() gives outside the command line: the msgids as they are
 _speaking: gettext.NullTranslations = gettext.NullTranslations()
+_speaking_lang = MSGID_LANGUAGE
 
 
 def say(message: str, /, **params: object) -> str:
@@ -50,14 +52,22 @@ def staff_language(flag: str | None, environ: Mapping[str, str] = os.environ) ->
     return DEFAULT_STAFF_LANGUAGE
 
 
+def spoken_language() -> str:
+    """The language say() speaks now (a page's `lang` attribute for the staff's words)."""
+    return _speaking_lang
+
+
 @contextmanager
 def speaking(lang: str, locales_dir: Path) -> Iterator[None]:
     """Speak `lang` inside the block (the catalogue compiled from locales/), as before after it."""
-    global _speaking  # one language for the whole command, chosen once at its start
-    before = _speaking
+    global _speaking, _speaking_lang  # one language for the whole command, chosen once at its start
+    before = _speaking, _speaking_lang
     po_path = locales_dir / lang / "LC_MESSAGES" / f"{STAFF_DOMAIN}.po"
-    _speaking = compile_po(po_path, STAFF_DOMAIN) if po_path.exists() else gettext.NullTranslations()
+    if po_path.exists():
+        _speaking, _speaking_lang = compile_po(po_path, STAFF_DOMAIN), lang
+    else:
+        _speaking, _speaking_lang = gettext.NullTranslations(), MSGID_LANGUAGE
     try:
         yield
     finally:
-        _speaking = before
+        _speaking, _speaking_lang = before
