@@ -202,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang",
         dest="staff_lang",
         choices=STAFF_LANGUAGES,
-        help=say("the language the tools speak (default: Bokmål; English when LANG starts with en)"),
+        help=say(
+            "the language the tools speak "
+            "(default: Bokmål; Nynorsk or English when LANG starts with nn or en)"
+        ),
     )
     sub = parser.add_subparsers(dest="command", metavar=say("COMMAND"), parser_class=StaffParser)
     for module in (

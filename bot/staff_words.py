@@ -2,8 +2,8 @@
 
 The msgids are English, in their own gettext domain `staff` (locales/<lang>/LC_MESSAGES/staff.po),
 apart from the readers' `balansebot` catalogue. The command line chooses the language once, at
-start (`--lang`, else LC_ALL / LC_MESSAGES / LANG: en… → English, anything else → Bokmål). Code
-run outside the command line (the loader in a test, say) gets the English msgids.
+start (`--lang`, else LC_ALL / LC_MESSAGES / LANG: en… → English, nn… → Nynorsk, anything else →
+Bokmål). Code run outside the command line (the loader in a test, say) gets the English msgids.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.i18n import compile_po
 
 STAFF_DOMAIN = "staff"
-STAFF_LANGUAGES = ("nb", "en")
+STAFF_LANGUAGES = ("nb", "nn", "en")
 DEFAULT_STAFF_LANGUAGE = "nb"
 MSGID_LANGUAGE = "en"  # what say() gives outside the command line: the msgids as they are
 _speaking: gettext.NullTranslations = gettext.NullTranslations()
@@ -48,7 +48,9 @@ def staff_language(flag: str | None, environ: Mapping[str, str] = os.environ) ->
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name, "")
         if value:  # POSIX: the first one set decides
-            return "en" if value.lower().startswith("en") else DEFAULT_STAFF_LANGUAGE
+            return next(
+                (lang for lang in ("en", "nn") if value.lower().startswith(lang)), DEFAULT_STAFF_LANGUAGE
+            )
     return DEFAULT_STAFF_LANGUAGE
 
 

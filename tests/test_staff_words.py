@@ -81,7 +81,8 @@ def test_the_catalogue_says_everything_with_the_same_placeholders(lang: str) -> 
         ({}, None, "nb"),
         ({"LANG": "C.UTF-8"}, None, "nb"),
         ({"LANG": "nb_NO.UTF-8"}, None, "nb"),
-        ({"LANG": "nn_NO.UTF-8"}, None, "nb"),
+        ({"LANG": "nn_NO.UTF-8"}, None, "nn"),
+        ({"LANG": "no_NO.UTF-8"}, None, "nb"),
         ({"LANG": "en_GB.UTF-8"}, None, "en"),
         ({"LANG": "en_US.UTF-8", "LC_ALL": "nb_NO.UTF-8"}, None, "nb"),
         ({"LANG": "nb_NO.UTF-8", "LC_MESSAGES": "en_US.UTF-8"}, None, "en"),
@@ -205,8 +206,8 @@ def test_translations_speak_bokmal(
         ),
         (
             ["--lang", "xx", "check"],
-            "balansebot: feil: argument --lang: ugyldig valg: 'xx' (velg blant 'nb', 'en')",
-            "balansebot: error: argument --lang: invalid choice: 'xx' (choose from 'nb', 'en')",
+            "balansebot: feil: argument --lang: ugyldig valg: 'xx' (velg blant 'nb', 'nn', 'en')",
+            "balansebot: error: argument --lang: invalid choice: 'xx' (choose from 'nb', 'nn', 'en')",
         ),
         (
             ["graph"],
@@ -275,19 +276,25 @@ def served_words(page: str) -> dict[str, object]:
         (
             "nb",
             "Skriv et spørsmål, eller /start",
-            "{count} advarsler fra check",
+            ["{count} advarsel fra check", "{count} advarsler fra check"],
             "Hoppet til {node} fra flytskjemaet.",
+        ),
+        (
+            "nn",
+            "Skriv eit spørsmål, eller /start",
+            ["{count} åtvaring frå check", "{count} åtvaringar frå check"],
+            "Hoppa til {node} frå flytskjemaet.",
         ),
         (
             "en",
             "Write a question, or /start",
-            "{count} warnings from check",
+            ["{count} warning from check", "{count} warnings from check"],
             "Jumped to {node} from the flow chart.",
         ),
     ],
 )
 def test_the_preview_page_speaks_the_staff_language(
-    lang: str, placeholder: str, warnings: str, jumped: str
+    lang: str, placeholder: str, warnings: list[str], jumped: str
 ) -> None:
     with speaking(lang, LOCALES):
         page = page_html(PREVIEW_STATIC / "index.html")
@@ -297,10 +304,7 @@ def test_the_preview_page_speaks_the_staff_language(
     assert '<html lang="nb">' in page, "the chat's language is the page's own, apart from the staff's"
     words = served_words(page)
     assert words["lang"] == lang
-    assert words["warnings"] == [
-        warnings.replace("advarsler", "advarsel").replace("warnings", "warning"),
-        warnings,
-    ]
+    assert words["warnings"] == warnings
     assert words["jumped"] == jumped
 
 
@@ -312,3 +316,34 @@ def test_preview_js_says_only_words_the_page_is_given() -> None:
         words = served_words(page_html(PREVIEW_STATIC / "index.html"))
     for name, message in SCRIPT_WORDS.items():
         assert words[name] != message, f"{name} has no Bokmål"
+
+
+@pytest.mark.parametrize("how", ["LANG", "--lang"])
+def test_check_speaks_nynorsk_when_asked(
+    how: str, dialogues_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken(dialogues_copy)
+    if how == "LANG":
+        monkeypatch.setenv("LANG", "nn_NO.UTF-8")
+    args = ["--lang", "nn"] if how == "--lang" else []
+    shown = check_output(capsys, *args, "check", "--dialogues", str(dialogues_copy))
+    assert "dialogues/nb/telefon.yaml:19: feil: det finst ingen node `telefon_samtal`\n" in shown
+    assert "    slik rettar du det: meinte du `telefon_samtalen`?\n" in shown
+    assert "åtvaring: nn-omsetjinga av `telefon` har andre knappar enn bokmålsnoden" in shown
+    assert shown.endswith(
+        "\n1 feil, 2 åtvaringar. Ingenting vart endra; rett linjene over og køyr `balansebot check` igjen.\n"
+    )
+
+
+def test_help_and_command_line_mistakes_in_nynorsk(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANG", "nn_NO.UTF-8")
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    shown = capsys.readouterr().out
+    assert shown.startswith("bruk: balansebot check [-h]")
+    assert "vis denne hjelpa og avslutt" in shown and "\navsluttingskodar:\n  0  manusa kan brukast" in shown
+    with pytest.raises(SystemExit):
+        main(["check", "--strickt"])
+    assert capsys.readouterr().err.splitlines()[-1] == "balansebot: feil: ukjende argument: --strickt"
