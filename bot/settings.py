@@ -342,7 +342,12 @@ def describe_settings_error(error: ValidationError) -> str:
         if name == "BOT_TOKEN" and detail["type"] == "missing":
             message = say("is not set (the token from @BotFather)")
         elif words is not None:
+            context = dict(detail.get("ctx", {}))
+            if detail["type"] == "literal_error":  # pydantic lists the choices as "'a', 'b' or 'c'"
+                some, _or, last = str(context.get("expected", "")).rpartition(" or ")
+                if some:
+                    context["expected"] = say("{some} or {last}", some=some, last=last)
             with suppress(KeyError, IndexError):  # a context other than the one this pydantic gives
-                message = say(words, **detail.get("ctx", {}))
+                message = say(words, **context)
         lines.append(f"{name} {message}" if name else message)
     return "; ".join(lines)

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from pydantic import ValidationError
 
 from bot.cli import COMMANDS, main
+from bot.settings import ServeSettings, describe_settings_error
 from bot.staff.preview.words import SCRIPT_COUNTED, SCRIPT_WORDS, page_html
 from bot.staff_words import STAFF_LANGUAGES, say, speaking, staff_language
 from tests.conftest import LOCALES, ROOT
@@ -347,3 +349,36 @@ def test_help_and_command_line_mistakes_in_nynorsk(
     with pytest.raises(SystemExit):
         main(["check", "--strickt"])
     assert capsys.readouterr().err.splitlines()[-1] == "balansebot: feil: ukjende argument: --strickt"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "nb",
+            "PORT må være et heltall; LOG_LEVEL må være en av 'DEBUG', 'INFO', 'WARNING' eller 'ERROR'; "
+            "JSON_LOGS må være true eller false",
+        ),
+        (
+            "nn",
+            "PORT må vere eit heiltal; LOG_LEVEL må vere ein av 'DEBUG', 'INFO', 'WARNING' eller 'ERROR'; "
+            "JSON_LOGS må vere true eller false",
+        ),
+        (
+            "en",
+            "PORT must be a whole number; LOG_LEVEL must be one of 'DEBUG', 'INFO', 'WARNING' or 'ERROR'; "
+            "JSON_LOGS must be true or false",
+        ),
+    ],
+)
+def test_pydantics_own_complaints_are_said_in_the_staff_language(
+    lang: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"PORT": "abc", "LOG_LEVEL": "x", "JSON_LOGS": "maybe"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BOT_TOKEN", "123456789:" + "A" * 35)
+    monkeypatch.setenv("PSEUDONYM_KEY", "k" * 40)
+    with speaking(lang, LOCALES), pytest.raises(ValidationError) as refused:
+        ServeSettings(_env_file=None)  # type: ignore[call-arg]
+    with speaking(lang, LOCALES):
+        assert describe_settings_error(refused.value) == expected
