@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -105,6 +107,24 @@ COMMANDS = {
 
 # argparse's own words, said in the staff language by the parser and formatter below.
 ARGPARSE_WORDS = (marked("usage: "), marked("options"), marked("positional arguments"))
+# argparse's error messages, as its own gettext msgids: it fills them in English before error() is
+# called, so error() reads the values back by these templates and says them in the staff language.
+ARGPARSE_ERRORS = (
+    marked("argument %(argument_name)s: %(message)s"),
+    marked("unrecognized arguments: %s"),
+    marked("the following arguments are required: %s"),
+    marked("invalid choice: %(value)r (choose from %(choices)s)"),
+    marked("invalid %(type)s value: %(value)r"),
+    marked("expected one argument"),
+    marked("expected at most one argument"),
+    marked("expected at least one argument"),
+    marked("one of the arguments %s is required"),
+    marked("not allowed with argument %s"),
+    marked("ambiguous option: %(option)s could match %(matches)s"),
+    marked("ignored explicit argument %r"),
+)
+ARGPARSE_FIELD = re.compile(r"%\((\w+)\)[sr]|%[sr]")
+NAMED_FIELD = re.compile(r"%\((\w+)\)s")
 
 
 class StaffHelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -137,7 +157,30 @@ class StaffParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """The usage, then one line saying what is wrong; exit 2."""
         self.print_usage(sys.stderr)
-        self.exit(2, say("{prog}: error: {message}\n", prog=self.prog, message=message))
+        self.exit(2, say("{prog}: error: {message}\n", prog=self.prog, message=argparse_said(message)))
+
+
+def argparse_said(message: str) -> str:
+    """One of argparse's error messages in the staff language (as it is when it is none of them)."""
+    for template in ARGPARSE_ERRORS:
+        parts = NAMED_FIELD.split(_named(template))  # text, field name, text, …
+        pattern = "".join(
+            re.escape(part) if n % 2 == 0 else f"(?P<{part}>.+?)" for n, part in enumerate(parts)
+        )
+        matched = re.fullmatch(pattern, message, re.DOTALL)
+        if matched is None:
+            continue
+        values = matched.groupdict()
+        if "message" in values:  # "argument --lang: invalid choice: …" wraps another of them
+            values["message"] = argparse_said(values["message"])
+        return _named(say(template)) % values
+    return message
+
+
+def _named(template: str) -> str:
+    """Every field as a named %(…)s: the values are as argparse wrote them (a repr already)."""
+    positions = itertools.count()
+    return ARGPARSE_FIELD.sub(lambda field: f"%({field.group(1) or f'value{next(positions)}'})s", template)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang",
         dest="staff_lang",
         choices=STAFF_LANGUAGES,
-        help=say("the language the tools speak (default: Bokmål; English when LANG starts with en)"),
+        help=say(
+            "the language the tools speak "
+            "(default: Bokmål; Nynorsk or English when LANG starts with nn or en)"
+        ),
     )
     sub = parser.add_subparsers(dest="command", metavar=say("COMMAND"), parser_class=StaffParser)
     for module in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import ArgumentError
 
 from bot.engine.form_dialogue import LeadChannels
+from bot.staff_words import marked, say
 from bot.storage.database import async_url, is_sqlite, sqlite_path
 from bot.storage.pseudonym import MIN_KEY_LENGTH, read_key_file
 
@@ -52,9 +54,9 @@ class DatabaseSettings(BaseSettings):
         try:
             backend = async_url(value).get_backend_name()
         except ArgumentError:
-            raise ValueError("is not a database URL (sqlite:///file.db or postgresql://…)") from None
+            raise ValueError(say("is not a database URL (sqlite:///file.db or postgresql://…)")) from None
         if backend not in ("sqlite", "postgresql"):
-            raise ValueError("must be an sqlite:/// or postgresql:// URL")
+            raise ValueError(say("must be an sqlite:/// or postgresql:// URL"))
         return value
 
 
@@ -178,24 +180,24 @@ class ServeSettings(ContentSettings, KeptScriptsSettings):
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         if PLACEHOLDER_TOKEN.search(value.get_secret_value()):
             raise ValueError(
-                "is still the placeholder from .env.example; put the token from @BotFather there"
+                say("is still the placeholder from .env.example; put the token from @BotFather there")
             )
         if not TOKEN_PATTERN.match(value.get_secret_value()):
-            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+            raise ValueError(say("does not look like a bot token from @BotFather (digits:letters)"))
         return value
 
     @field_validator("webhook_secret")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not SECRET_PATTERN.match(value.get_secret_value()):
-            raise ValueError("must be 32 to 256 characters of A-Z, a-z, 0-9, _ and -")
+            raise ValueError(say("must be 32 to 256 characters of A-Z, a-z, 0-9, _ and -"))
         return value
 
     @field_validator("metrics_token")
     @classmethod
     def _metrics_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not METRICS_TOKEN_PATTERN.match(value.get_secret_value()):
-            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9 and . _ ~ + / = -")
+            raise ValueError(say("must be 16 to 256 characters of A-Z, a-z, 0-9 and . _ ~ + / = -"))
         return value
 
     @model_validator(mode="after")
@@ -206,31 +208,42 @@ class ServeSettings(ContentSettings, KeptScriptsSettings):
         to_telegram = url is not None and self.bot_api_url == TELEGRAM_BOT_API
         if to_telegram and url is not None and (url.scheme != "https" or url.port not in WEBHOOK_PORTS):
             raise ValueError(
-                "WEBHOOK_URL must be https:// on port 443, 80, 88 or 8443: Telegram delivers nowhere else"
+                say(
+                    "WEBHOOK_URL must be https:// on port 443, 80, 88 or 8443: Telegram delivers nowhere else"
+                )
             )
         if self.webhook_url is not None and self.webhook_secret is None:
             raise ValueError(
-                "WEBHOOK_SECRET must be set when WEBHOOK_URL is (Telegram sends it with every update)"
+                say("WEBHOOK_SECRET must be set when WEBHOOK_URL is (Telegram sends it with every update)")
             )
         if self.pseudonym_key is None:
             self.pseudonym_key = SecretStr(self._key_from_file())
         if self.smtp_host is not None and self.leads_email_from is None:
             raise ValueError(
-                "LEADS_EMAIL_FROM must be set with SMTP_HOST (the sender address of lead e-mails)"
+                say("LEADS_EMAIL_FROM must be set with SMTP_HOST (the sender address of lead e-mails)")
             )
         for name, value in (
             ("LEADS_RETENTION_DAYS", self.leads_retention_days),
             ("STATS_RETENTION_DAYS", self.stats_retention_days),
         ):
             if value is not None:
-                fact = f"privacy.{name.lower()}"
                 raise ValueError(
-                    f"{name} is no longer read: set `{fact.split('.', 1)[1]}:` under `privacy:` in "
-                    f"dialogues/facts.yaml instead (the privacy text shows it from there), and remove {name}"
+                    say(
+                        "{name} is no longer read: set `{fact}:` under `privacy:` in dialogues/facts.yaml "
+                        "instead (the privacy text shows it from there), and remove {name}",
+                        name=name,
+                        fact=name.lower(),
+                    )
                 )
         if len(self.pseudonym_key.get_secret_value()) < MIN_KEY_LENGTH:
-            source = "PSEUDONYM_KEY" if self.pseudonym_key_file is None else "PSEUDONYM_KEY_FILE's key"
-            raise ValueError(f"{source} must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+            too_short = (
+                say("PSEUDONYM_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+                if self.pseudonym_key_file is None
+                else say(
+                    "PSEUDONYM_KEY_FILE's key must be at least 32 characters (e.g. `openssl rand -hex 32`)"
+                )
+            )
+            raise ValueError(too_short)
         return self
 
     def _key_from_file(self) -> str:
@@ -239,17 +252,27 @@ class ServeSettings(ContentSettings, KeptScriptsSettings):
         if self.pseudonym_key_file is not None:
             return read_key_file(self.pseudonym_key_file, database)
         old = database.parent / "pseudonym.key" if database is not None else None
+        unset = (
+            say(
+                "PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set: the key that turns chat ids into "
+                "pseudonyms is kept apart from the database"
+            )
+            if is_sqlite(self.database_url)
+            else say(
+                "PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set, the same for every replica: the key "
+                "that turns chat ids into pseudonyms is kept apart from the database"
+            )
+        )
         hint = (
-            f"; {old} was made by an older version: move it out of the database's folder and point "
-            "PSEUDONYM_KEY_FILE at it"
+            say(
+                "; {old} was made by an older version: move it out of the database's folder and point "
+                "PSEUDONYM_KEY_FILE at it",
+                old=old,
+            )
             if old is not None and old.exists()
-            else " (e.g. `openssl rand -hex 32`)"
+            else say(" (e.g. `openssl rand -hex 32`)")
         )
-        replicas = "" if is_sqlite(self.database_url) else ", the same for every replica"
-        raise ValueError(
-            f"PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set{replicas}: the key that turns chat ids into "
-            f"pseudonyms is kept apart from the database{hint}"
-        )
+        raise ValueError(unset + hint)
 
     @property
     def delivers_leads(self) -> bool:
@@ -274,9 +297,16 @@ def read_secret_file(variable: str, path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise ValueError(f"{variable} {path} does not exist") from None
+        raise ValueError(say("{variable} {path} does not exist", variable=variable, path=path)) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{variable} {path} cannot be read ({type(error).__name__})") from None
+        raise ValueError(
+            say(
+                "{variable} {path} cannot be read ({reason})",
+                variable=variable,
+                path=path,
+                reason=type(error).__name__,
+            )
+        ) from None
 
 
 def serve_settings() -> ServeSettings:
@@ -284,13 +314,40 @@ def serve_settings() -> ServeSettings:
     return ServeSettings(_secrets_dir=SECRETS_DIR if SECRETS_DIR.is_dir() else None)
 
 
+# pydantic's own complaints, by their type, in the staff language; its `ctx` fills the placeholders.
+PYDANTIC_WORDS = {
+    "missing": marked("is not set"),
+    "int_parsing": marked("must be a whole number"),
+    "int_from_float": marked("must be a whole number"),
+    "float_parsing": marked("must be a number"),
+    "bool_parsing": marked("must be true or false"),
+    "literal_error": marked("must be one of {expected}"),
+    "greater_than": marked("must be more than {gt}"),
+    "greater_than_equal": marked("must be at least {ge}"),
+    "less_than": marked("must be less than {lt}"),
+    "less_than_equal": marked("must be at most {le}"),
+    "string_pattern_mismatch": marked("does not have the right form ({pattern})"),
+    "url_parsing": marked("is not a URL ({error})"),
+    "url_scheme": marked("must start with {expected_schemes}"),
+}
+
+
 def describe_settings_error(error: ValidationError) -> str:
     """One plain line per problem, naming the environment variable (never its value)."""
     lines = []
     for detail in error.errors():
-        name = "_".join(str(p) for p in detail["loc"]).upper() or "settings"
-        message = detail["msg"].removeprefix("Value error, ")
-        if detail["type"] == "missing":
-            message = "is not set" + (" (the token from @BotFather)" if name == "BOT_TOKEN" else "")
-        lines.append(f"{name} {message}" if name != "settings" else message)
+        name = "_".join(str(p) for p in detail["loc"]).upper()
+        message = detail["msg"].removeprefix("Value error, ")  # our validators' words: said already
+        words = PYDANTIC_WORDS.get(detail["type"])
+        if name == "BOT_TOKEN" and detail["type"] == "missing":
+            message = say("is not set (the token from @BotFather)")
+        elif words is not None:
+            context = dict(detail.get("ctx", {}))
+            if detail["type"] == "literal_error":  # pydantic lists the choices as "'a', 'b' or 'c'"
+                some, _or, last = str(context.get("expected", "")).rpartition(" or ")
+                if some:
+                    context["expected"] = say("{some} or {last}", some=some, last=last)
+            with suppress(KeyError, IndexError):  # a context other than the one this pydantic gives
+                message = say(words, **context)
+        lines.append(f"{name} {message}" if name else message)
     return "; ".join(lines)

@@ -2,8 +2,8 @@
 
 The msgids are English, in their own gettext domain `staff` (locales/<lang>/LC_MESSAGES/staff.po),
 apart from the readers' `balansebot` catalogue. The command line chooses the language once, at
-start (`--lang`, else LC_ALL / LC_MESSAGES / LANG: en… → English, anything else → Bokmål). Code
-run outside the command line (the loader in a test, say) gets the English msgids.
+start (`--lang`, else LC_ALL / LC_MESSAGES / LANG: en… → English, nn… → Nynorsk, anything else →
+Bokmål). Code run outside the command line (the loader in a test, say) gets the English msgids.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from pathlib import Path
 from bot.i18n import compile_po
 
 STAFF_DOMAIN = "staff"
-STAFF_LANGUAGES = ("nb", "en")
+STAFF_LANGUAGES = ("nb", "nn", "en")
 DEFAULT_STAFF_LANGUAGE = "nb"
+MSGID_LANGUAGE = "en"  # what say() gives outside the command line: the msgids as they are
 _speaking: gettext.NullTranslations = gettext.NullTranslations()
+_speaking_lang = MSGID_LANGUAGE
 
 
 def say(message: str, /, **params: object) -> str:
@@ -46,18 +48,28 @@ def staff_language(flag: str | None, environ: Mapping[str, str] = os.environ) ->
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name, "")
         if value:  # POSIX: the first one set decides
-            return "en" if value.lower().startswith("en") else DEFAULT_STAFF_LANGUAGE
+            return next(
+                (lang for lang in ("en", "nn") if value.lower().startswith(lang)), DEFAULT_STAFF_LANGUAGE
+            )
     return DEFAULT_STAFF_LANGUAGE
+
+
+def spoken_language() -> str:
+    """The language say() speaks now (a page's `lang` attribute for the staff's words)."""
+    return _speaking_lang
 
 
 @contextmanager
 def speaking(lang: str, locales_dir: Path) -> Iterator[None]:
     """Speak `lang` inside the block (the catalogue compiled from locales/), as before after it."""
-    global _speaking  # one language for the whole command, chosen once at its start
-    before = _speaking
+    global _speaking, _speaking_lang  # one language for the whole command, chosen once at its start
+    before = _speaking, _speaking_lang
     po_path = locales_dir / lang / "LC_MESSAGES" / f"{STAFF_DOMAIN}.po"
-    _speaking = compile_po(po_path, STAFF_DOMAIN) if po_path.exists() else gettext.NullTranslations()
+    if po_path.exists():
+        _speaking, _speaking_lang = compile_po(po_path, STAFF_DOMAIN), lang
+    else:
+        _speaking, _speaking_lang = gettext.NullTranslations(), MSGID_LANGUAGE
     try:
         yield
     finally:
-        _speaking = before
+        _speaking, _speaking_lang = before

@@ -74,7 +74,10 @@ def test_migrate_on_a_database_that_is_down_is_one_line(
     monkeypatch.setenv("DATABASE_URL", "postgresql://balansebot:hidden-pw@127.0.0.1:9/balansebot")
     assert main(["migrate", "current"]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("balansebot migrate: the database cannot be used (connection failed:")
+    assert line.startswith("balansebot migrate: databasen kan ikke brukes (connection failed:")
+    assert line.endswith(
+        "sjekk at den kjører, og at DATABASE_URL peker på den (vert, port, database, bruker og passord)"
+    )
     assert "hidden-pw" not in line
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import string
 from pathlib import Path
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from pydantic import ValidationError
 
 from bot.cli import COMMANDS, main
+from bot.settings import ServeSettings, describe_settings_error
+from bot.staff.preview.words import SCRIPT_COUNTED, SCRIPT_WORDS, page_html
 from bot.staff_words import STAFF_LANGUAGES, say, speaking, staff_language
 from tests.conftest import LOCALES, ROOT
 
@@ -79,7 +83,8 @@ def test_the_catalogue_says_everything_with_the_same_placeholders(lang: str) -> 
         ({}, None, "nb"),
         ({"LANG": "C.UTF-8"}, None, "nb"),
         ({"LANG": "nb_NO.UTF-8"}, None, "nb"),
-        ({"LANG": "nn_NO.UTF-8"}, None, "nb"),
+        ({"LANG": "nn_NO.UTF-8"}, None, "nn"),
+        ({"LANG": "no_NO.UTF-8"}, None, "nb"),
         ({"LANG": "en_GB.UTF-8"}, None, "en"),
         ({"LANG": "en_US.UTF-8", "LC_ALL": "nb_NO.UTF-8"}, None, "nb"),
         ({"LANG": "nb_NO.UTF-8", "LC_MESSAGES": "en_US.UTF-8"}, None, "en"),
@@ -191,3 +196,189 @@ def test_translations_speak_bokmal(
     )
     assert "    når den er ferdig: balansebot translations --done nn telefon\n" in shown
     assert shown.endswith("2 oversettelser å gjøre (språk utenom bokmål: en, nn).\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "bokmal", "english"),
+    [
+        (
+            ["check", "--strickt"],
+            "balansebot: feil: ukjente argumenter: --strickt",
+            "balansebot: error: unrecognized arguments: --strickt",
+        ),
+        (
+            ["--lang", "xx", "check"],
+            "balansebot: feil: argument --lang: ugyldig valg: 'xx' (velg blant 'nb', 'nn', 'en')",
+            "balansebot: error: argument --lang: invalid choice: 'xx' (choose from 'nb', 'nn', 'en')",
+        ),
+        (
+            ["graph"],
+            "balansebot graph: feil: disse argumentene må være med: -o/--output",
+            "balansebot graph: error: the following arguments are required: -o/--output",
+        ),
+        (
+            ["preview", "--port", "x"],
+            "balansebot preview: feil: argument --port: ugyldig int-verdi: 'x'",
+            "balansebot preview: error: argument --port: invalid int value: 'x'",
+        ),
+    ],
+)
+def test_argparse_says_what_is_wrong_in_the_staff_language(
+    args: list[str],
+    bokmal: str,
+    english: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for language, expected in (("C.UTF-8", bokmal), ("en_GB.UTF-8", english)):
+        monkeypatch.setenv("LANG", language)
+        with pytest.raises(SystemExit) as exited:
+            main(args)
+        assert exited.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == expected
+
+
+def test_settings_errors_are_told_in_the_staff_language(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env from the checkout
+    monkeypatch.setenv("DATABASE_URL", "mysql://x")
+    assert main(["migrate"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "balansebot migrate: DATABASE_URL må være en sqlite:///- eller postgresql://-URL\n"
+    )
+    assert main(["--lang", "en", "migrate"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "balansebot migrate: DATABASE_URL must be an sqlite:/// or postgresql:// URL\n"
+    )
+    # pydantic's own complaints too, by their kind.
+    monkeypatch.delenv("DATABASE_URL")
+    assert main(["preview", "--port", "0", "--dialogues", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "balansebot preview: PORT må være minst 1\n"
+    assert main(["--lang", "en", "preview", "--port", "0", "--dialogues", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "balansebot preview: PORT must be at least 1\n"
+
+
+PREVIEW_STATIC = ROOT / "bot" / "staff" / "preview" / "static"
+
+
+def served_words(page: str) -> dict[str, object]:
+    """The words preview.js reads, from the JSON block of the served page."""
+    block = re.search(r'<script type="application/json" id="words">(.*?)</script>', page, re.DOTALL)
+    assert block is not None
+    words: dict[str, object] = json.loads(block.group(1))
+    return words
+
+
+@pytest.mark.parametrize(
+    ("lang", "placeholder", "warnings", "jumped"),
+    [
+        (
+            "nb",
+            "Skriv et spørsmål, eller /start",
+            ["{count} advarsel fra check", "{count} advarsler fra check"],
+            "Hoppet til {node} fra flytskjemaet.",
+        ),
+        (
+            "nn",
+            "Skriv eit spørsmål, eller /start",
+            ["{count} åtvaring frå check", "{count} åtvaringar frå check"],
+            "Hoppa til {node} frå flytskjemaet.",
+        ),
+        (
+            "en",
+            "Write a question, or /start",
+            ["{count} warning from check", "{count} warnings from check"],
+            "Jumped to {node} from the flow chart.",
+        ),
+    ],
+)
+def test_the_preview_page_speaks_the_staff_language(
+    lang: str, placeholder: str, warnings: list[str], jumped: str
+) -> None:
+    with speaking(lang, LOCALES):
+        page = page_html(PREVIEW_STATIC / "index.html")
+    assert "{{" not in page
+    assert f'placeholder="{placeholder}"' in page
+    assert f'<header class="top" lang="{lang}">' in page
+    assert '<html lang="nb">' in page, "the chat's language is the page's own, apart from the staff's"
+    words = served_words(page)
+    assert words["lang"] == lang
+    assert words["warnings"] == warnings
+    assert words["jumped"] == jumped
+
+
+def test_preview_js_says_only_words_the_page_is_given() -> None:
+    script = (PREVIEW_STATIC / "preview.js").read_text(encoding="utf-8")
+    said = set(re.findall(r'\bsay\("(\w+)"', script)) | set(re.findall(r'\bsayCount\("(\w+)"', script))
+    assert said == set(SCRIPT_WORDS) | set(SCRIPT_COUNTED)
+    with speaking("nb", LOCALES):
+        words = served_words(page_html(PREVIEW_STATIC / "index.html"))
+    for name, message in SCRIPT_WORDS.items():
+        assert words[name] != message, f"{name} has no Bokmål"
+
+
+@pytest.mark.parametrize("how", ["LANG", "--lang"])
+def test_check_speaks_nynorsk_when_asked(
+    how: str, dialogues_copy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken(dialogues_copy)
+    if how == "LANG":
+        monkeypatch.setenv("LANG", "nn_NO.UTF-8")
+    args = ["--lang", "nn"] if how == "--lang" else []
+    shown = check_output(capsys, *args, "check", "--dialogues", str(dialogues_copy))
+    assert "dialogues/nb/telefon.yaml:19: feil: det finst ingen node `telefon_samtal`\n" in shown
+    assert "    slik rettar du det: meinte du `telefon_samtalen`?\n" in shown
+    assert "åtvaring: nn-omsetjinga av `telefon` har andre knappar enn bokmålsnoden" in shown
+    assert shown.endswith(
+        "\n1 feil, 2 åtvaringar. Ingenting vart endra; rett linjene over og køyr `balansebot check` igjen.\n"
+    )
+
+
+def test_help_and_command_line_mistakes_in_nynorsk(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANG", "nn_NO.UTF-8")
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    shown = capsys.readouterr().out
+    assert shown.startswith("bruk: balansebot check [-h]")
+    assert "vis denne hjelpa og avslutt" in shown and "\navsluttingskodar:\n  0  manusa kan brukast" in shown
+    with pytest.raises(SystemExit):
+        main(["check", "--strickt"])
+    assert capsys.readouterr().err.splitlines()[-1] == "balansebot: feil: ukjende argument: --strickt"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "nb",
+            "PORT må være et heltall; LOG_LEVEL må være en av 'DEBUG', 'INFO', 'WARNING' eller 'ERROR'; "
+            "JSON_LOGS må være true eller false",
+        ),
+        (
+            "nn",
+            "PORT må vere eit heiltal; LOG_LEVEL må vere ein av 'DEBUG', 'INFO', 'WARNING' eller 'ERROR'; "
+            "JSON_LOGS må vere true eller false",
+        ),
+        (
+            "en",
+            "PORT must be a whole number; LOG_LEVEL must be one of 'DEBUG', 'INFO', 'WARNING' or 'ERROR'; "
+            "JSON_LOGS must be true or false",
+        ),
+    ],
+)
+def test_pydantics_own_complaints_are_said_in_the_staff_language(
+    lang: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"PORT": "abc", "LOG_LEVEL": "x", "JSON_LOGS": "maybe"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BOT_TOKEN", "123456789:" + "A" * 35)
+    monkeypatch.setenv("PSEUDONYM_KEY", "k" * 40)
+    with speaking(lang, LOCALES), pytest.raises(ValidationError) as refused:
+        ServeSettings(_env_file=None)  # type: ignore[call-arg]
+    with speaking(lang, LOCALES):
+        assert describe_settings_error(refused.value) == expected

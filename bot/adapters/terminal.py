@@ -9,6 +9,7 @@ from typing import TextIO
 from bot.adapters.terminal_render import render_reply
 from bot.engine.engine import Engine, choose_language
 from bot.engine.model import ButtonPress, ChatState, Command, Event, ForgetChat, FreeText
+from bot.staff_words import say
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "/q"})
 PROMPT = "> "
@@ -40,7 +41,8 @@ def run_chat(
 ) -> None:
     """Read lines until end of input or /quit, answering each like the bot would on Telegram."""
     stdout.write(
-        "Balansebot in the terminal. Type a number to press a button, a question, or /quit to leave.\n\n"
+        say("Balansebot in the terminal. Type a number to press a button, a question, or /quit to leave.")
+        + "\n\n"
     )
     state = ChatState(lang=choose_language(lang, engine.scripts.languages))
     event: Event | None = Command("start")
@@ -62,4 +64,6 @@ def run_chat(
             return
         event = parse_input(line, choices)
         if event is None and line.strip():
-            stdout.write(f"(choose a number from 1 to {len(choices)}, or write a question)\n")
+            stdout.write(
+                say("(choose a number from 1 to {count}, or write a question)", count=len(choices)) + "\n"
+            )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.commands.common import engine_or_exit
 from bot.settings import PROJECT_ROOT
-from bot.staff_words import say
+from bot.staff_words import say, say_n
 from bot.understanding.evaluation import evaluate, load_examples
 
 CORPUS = PROJECT_ROOT / "tests" / "understanding"
@@ -61,5 +61,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"{node:>24}  {right:4}/{total:<4} {right / total:6.1%}")
         print()
     print("\n".join(report.summary()))
-    print(f"\ntop-1 accuracy {report.accuracy:.1%} on {len(report.verdicts)} messages")
+    print(
+        "\n"
+        + say_n(
+            "top-1 accuracy {accuracy:.1%} on {count} message",
+            "top-1 accuracy {accuracy:.1%} on {count} messages",
+            len(report.verdicts),
+            accuracy=report.accuracy,
+        )
+    )
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.commands.common import engine_or_exit
 from bot.staff.flow_graph import FORMATS, Format, GraphvizError, GraphvizMissing, render_flow
-from bot.staff_words import say
+from bot.staff_words import say, say_n
 
 # Exit codes: 1 = the scripts have errors (as every command), 2 = the chart cannot be made or written here.
 CANNOT_DRAW = 2
@@ -20,9 +20,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser = sub.add_parser(
         "graph",
         help=say("draw the dialogue flow as SVG or PNG (needs Graphviz's `dot`)"),
-        description="Draw every node, grouped by topic, with its buttons as arrows.",
-        epilog="Exit codes: 0 written, 1 errors in the scripts, 2 no Graphviz or cannot write the file.",
-    )
+    )  # its description and exit codes: bot/cli.py, as every command's
     parser.add_argument(
         "-o",
         "--output",
@@ -48,13 +46,21 @@ def run(args: argparse.Namespace) -> int:
     """Draw the chart and write it; errors are one line each, never a traceback."""
     fmt = args.format or _format_of(args.output)
     if fmt is None:
-        return _fail(f"cannot tell the format of {args.output!r}; end it in .svg or .png, or use --format")
+        return _fail(
+            say(
+                "cannot tell the format of {output!r}; end it in .svg or .png, or use --format",
+                output=args.output,
+            )
+        )
     scripts = engine_or_exit(args.dialogues).scripts
     try:
         drawn = render_flow(scripts, args.lang, fmt)
     except GraphvizMissing:
         return _fail(
-            "Graphviz is not installed (no `dot` program found); install it with `apt-get install graphviz`"
+            say(
+                "Graphviz is not installed (no `dot` program found); "
+                "install it with `apt-get install graphviz`"
+            )
         )
     except (GraphvizError, ValueError) as exc:
         return _fail(str(exc))
@@ -66,8 +72,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         output.write_bytes(drawn)
     except OSError as exc:
-        return _fail(f"cannot write {output}: {exc.strerror or exc}")
-    print(f"wrote {output} ({fmt}, {args.lang}, {len(drawn):,} bytes)")
+        return _fail(say("cannot write {output}: {reason}", output=output, reason=exc.strerror or exc))
+    print(
+        say_n(
+            "wrote {output} ({format}, {lang}, {count} byte)",
+            "wrote {output} ({format}, {lang}, {count} bytes)",
+            len(drawn),
+            output=output,
+            format=fmt,
+            lang=args.lang,
+        )
+    )
     return 0
 
 

@@ -60,12 +60,19 @@ def run(args: argparse.Namespace) -> int:
             host=settings.host,
             port=settings.port,
             shutdown_timeout=STOP_SECONDS,
-            print=lambda _: print(f"Balansebot preview on {url} (Ctrl-C stops it)", flush=True),
+            print=lambda _: print(say("Balansebot preview on {url} (Ctrl-C stops it)", url=url), flush=True),
             access_log=None,
         )
     except OSError as error:
         print(
-            f"balansebot preview: cannot listen on {settings.host}:{settings.port}: {error}", file=sys.stderr
+            "balansebot preview: "
+            + say(
+                "cannot listen on {host}:{port}: {reason}",
+                host=settings.host,
+                port=settings.port,
+                reason=error,
+            ),
+            file=sys.stderr,
         )
         return 1
     return 0

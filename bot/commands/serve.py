@@ -62,17 +62,18 @@ def why_it_stopped(error: Exception, settings: ServeSettings) -> tuple[int, str]
     if isinstance(error, ConnectionBudgetError):
         return 2, str(error)
     if isinstance(error, InvalidToken):
-        return 2, (
+        return 2, say(
             "Telegram rejected BOT_TOKEN; copy the token again from @BotFather (/mybots → API Token) "
             "into BOT_TOKEN"
         )
     if isinstance(error, NetworkError):  # getMe, setWebhook or setMyCommands before the first update
         reason = str(error).replace(settings.bot_token.get_secret_value(), "<BOT_TOKEN>")
         host = urlsplit(settings.bot_api_url).netloc
-        return (
-            1,
-            f"the Bot API at {host} cannot be reached ({reason}); "
+        return 1, say(
+            "the Bot API at {host} cannot be reached ({reason}); "
             "check the network, BOT_API_URL and HTTPS_PROXY",
+            host=host,
+            reason=reason,
         )
     if isinstance(error, SQLAlchemyError):
         return 1, database_unreachable(error)

@@ -25,6 +25,7 @@ from bot.content.scripts import (
     ScriptNode,
     Scripts,
 )
+from bot.staff_words import say
 
 Format = Literal["svg", "png"]
 FORMATS: tuple[Format, ...] = ("svg", "png")
@@ -164,7 +165,9 @@ def flow_graph(scripts: Scripts, lang: str = "nb") -> graphviz.Digraph:
     """The scripts as a graphviz Digraph, with node titles in `lang` (untranslated nodes in Bokmål)."""
     if lang not in scripts.languages or lang not in WORDS:
         choices = ", ".join(sorted(set(scripts.languages) & set(WORDS)))
-        raise ValueError(f"no scripts in language {lang!r}; choose one of {choices}")
+        raise ValueError(
+            say("no scripts in language {lang!r}; choose one of {choices}", lang=lang, choices=choices)
+        )
     words = WORDS[lang]
     graph = graphviz.Digraph(name="balansebot", comment="Balansebot dialogue flow (balansebot graph)")
     graph.attr(rankdir="TB", bgcolor="white", fontname=FONT, newrank="true", nodesep="0.25", ranksep="0.6")
@@ -208,17 +211,27 @@ def flow_graph(scripts: Scripts, lang: str = "nb") -> graphviz.Digraph:
 def render_flow(scripts: Scripts, lang: str, fmt: Format) -> bytes:
     """The flow chart drawn by `dot` as SVG or PNG bytes."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise ValueError(
+            say("unknown format {fmt!r}; choose one of {choices}", fmt=fmt, choices=", ".join(FORMATS))
+        )
     graph = flow_graph(scripts, lang)
     try:
         drawn: bytes = graph.pipe(format=fmt, quiet=True)
     except graphviz.ExecutableNotFound as exc:
         raise GraphvizMissing(
-            "the `dot` program from Graphviz is not installed; install it with `apt-get install graphviz`"
+            say(
+                "the `dot` program from Graphviz is not installed; install it with `apt-get install graphviz`"
+            )
         ) from exc
     except graphviz.CalledProcessError as exc:
         detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc.stderr, bytes) else ""
-        raise GraphvizFailed(f"`dot` failed (exit {exc.returncode}): {detail or 'no message'}") from exc
+        raise GraphvizFailed(
+            say(
+                "`dot` failed (exit {code}): {detail}",
+                code=exc.returncode,
+                detail=detail or say("no message"),
+            )
+        ) from exc
     return drawn
 
 

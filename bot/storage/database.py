@@ -13,6 +13,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.staff_words import say
+
 log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_LOCK_TIMEOUT_MS = 10_000
@@ -55,9 +57,10 @@ def database_unreachable(error: Exception) -> str:
     """One line for an operator on why the database could not be used (never the URL's password)."""
     reason = getattr(error, "orig", None) or error  # the driver's own words, without SQLAlchemy's SQL
     first = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-    return (
-        f"the database cannot be used ({first}); check that it is running and that DATABASE_URL "
-        "names it (host, port, database, user and password)"
+    return say(
+        "the database cannot be used ({reason}); check that it is running and that DATABASE_URL "
+        "names it (host, port, database, user and password)",
+        reason=first,
     )
 
 
@@ -145,10 +148,19 @@ async def check_connection_budget(
     needed, available = replicas * (pool_size + max_overflow), max_connections - reserved
     if needed > available:
         raise ConnectionBudgetError(
-            f"DATABASE_REPLICAS={replicas} × (DATABASE_POOL_SIZE={pool_size} + DATABASE_MAX_OVERFLOW="
-            f"{max_overflow}) = {needed} connections, but the server takes {available} "
-            f"(max_connections {max_connections} minus {reserved} reserved): lower the pool or raise "
-            "max_connections"
+            say(
+                "DATABASE_REPLICAS={replicas} × (DATABASE_POOL_SIZE={pool_size} + DATABASE_MAX_OVERFLOW="
+                "{max_overflow}) = {needed} connections, but the server takes {available} "
+                "(max_connections {max_connections} minus {reserved} reserved): lower the pool or raise "
+                "max_connections",
+                replicas=replicas,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                needed=needed,
+                available=available,
+                max_connections=max_connections,
+                reserved=reserved,
+            )
         )
 
 

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from bot.staff_words import say
+
 log = logging.getLogger(__name__)
 MIN_KEY_LENGTH = 32
 NONCE_BYTES = 12  # AES-GCM's standard nonce; random per seal
@@ -78,18 +80,32 @@ def read_key_file(key_file: Path, database_file: Path | None) -> str:
         folder = database_file.resolve().parent
         if key_file.resolve().is_relative_to(folder):
             raise ValueError(
-                f"PSEUDONYM_KEY_FILE {key_file} is in the database's folder {folder}: whoever copies the "
-                "data or a backup of it would have the key too; keep it elsewhere (see docs/operations.md)"
+                say(
+                    "PSEUDONYM_KEY_FILE {key_file} is in the database's folder {folder}: whoever copies "
+                    "the data or a backup of it would have the key too; keep it elsewhere (see "
+                    "docs/operations.md)",
+                    key_file=key_file,
+                    folder=folder,
+                )
             )
     try:
         key = key_file.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise ValueError(
-            f"PSEUDONYM_KEY_FILE {key_file} does not exist (make one: "
-            f"umask 077; openssl rand -hex 32 > {key_file})"
+            say(
+                "PSEUDONYM_KEY_FILE {key_file} does not exist (make one: "
+                "umask 077; openssl rand -hex 32 > {key_file})",
+                key_file=key_file,
+            )
         ) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"PSEUDONYM_KEY_FILE {key_file} cannot be read ({type(error).__name__})") from None
+        raise ValueError(
+            say(
+                "PSEUDONYM_KEY_FILE {key_file} cannot be read ({reason})",
+                key_file=key_file,
+                reason=type(error).__name__,
+            )
+        ) from None
     mode = stat.S_IMODE(key_file.stat().st_mode)
     if mode & 0o077:
         log.warning(

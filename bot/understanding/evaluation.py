@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from bot.content.scripts import FALLBACK
 from bot.engine.engine import Engine
 from bot.engine.model import ChatState, FreeText
+from bot.staff_words import say
 
 Category = Literal["acute", "trap", "disclosure", "out_of_scope", "topic"]
 CATEGORIES: tuple[Category, ...] = ("acute", "trap", "disclosure", "out_of_scope", "topic")
@@ -127,11 +128,17 @@ class Report:
     def summary(self) -> list[str]:
         """Lines for people: per category, per language, recall and false alarms."""
         lines = [_line(c, *rt) for c, rt in self.per_category().items()]
-        lines += [_line(f"lang {lang}", *rt) for lang, rt in self.per_language().items()]
-        lines.append(_line("all", sum(v.correct for v in self.verdicts), len(self.verdicts)))
+        lines += [_line(say("lang {lang}", lang=lang), *rt) for lang, rt in self.per_language().items()]
+        lines.append(_line(say("all"), sum(v.correct for v in self.verdicts), len(self.verdicts)))
         lines.append(
-            f"acute recall {self.acute_recall:.1%} ({len(self.acute_misses())} missed); "
-            f"false alarms on look-alikes {self.false_alarm_rate:.1%} ({len(self.false_alarms())})"
+            say(
+                "acute recall {recall:.1%} ({missed} missed); false alarms on look-alikes "
+                "{false_alarms:.1%} ({alarms})",
+                recall=self.acute_recall,
+                missed=len(self.acute_misses()),
+                false_alarms=self.false_alarm_rate,
+                alarms=len(self.false_alarms()),
+            )
         )
         return lines
 

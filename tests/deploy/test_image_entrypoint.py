@@ -87,7 +87,7 @@ async def test_image_refuses_to_start_without_its_key_and_says_where_it_goes(
         code = await asyncio.wait_for(started.process.wait(), 30)
     assert code == 2
     (line,) = started.log_text().strip().splitlines()
-    assert line.startswith("balansebot: PSEUDONYM_KEY_FILE ") and "does not exist" in line, line
+    assert line.startswith("balansebot: PSEUDONYM_KEY_FILE ") and "finnes ikke" in line, line
     assert not await asyncio.to_thread(key_file.exists)
 
 
@@ -98,7 +98,7 @@ async def test_image_refuses_to_start_without_a_token(tmp_path: Path) -> None:
     async with container(image_environment(data), tmp_path) as started:
         code = await asyncio.wait_for(started.process.wait(), 30)
     assert code == 2
-    assert started.log_text().strip() == "balansebot: BOT_TOKEN is not set (the token from @BotFather)"
+    assert started.log_text().strip() == "balansebot: BOT_TOKEN er ikke satt (tokenet fra @BotFather)"
 
 
 class RoundRobin:

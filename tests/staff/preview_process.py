@@ -41,13 +41,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_preview(dialogues: Path, scratch: Path) -> Iterator[str]:
+def running_preview(dialogues: Path, scratch: Path, **environment: str) -> Iterator[str]:
     """`balansebot preview` on `dialogues` until the block ends; yields its URL.
 
+    With no LANG in `environment` it speaks Bokmål, as on a machine set to anything but English.
     It must stop cleanly (exit 0, no traceback) when the block ends.
     """
     port = free_port()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{scratch / 'no.db'}"}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATABASE_URL": f"sqlite:///{scratch / 'no.db'}",
+        **environment,
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "preview", "--port", str(port), "--dialogues", str(dialogues)],
         cwd=ROOT,

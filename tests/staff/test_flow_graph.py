@@ -309,7 +309,7 @@ def test_cli_writes_the_svg(tmp_path: Path) -> None:
     output = tmp_path / "flow.svg"
     result = run_balansebot("graph", "-o", str(output))
     assert result.returncode == 0, result.stderr
-    assert f"wrote {output}" in result.stdout
+    assert f"skrev {output} (svg, nb, " in result.stdout
     assert groups(parse_svg(output.read_bytes()), "node")["node-start"] is not None
 
 
@@ -350,14 +350,14 @@ def test_cli_cannot_write_the_file_is_one_line_not_a_traceback(
     (tmp_path / "a_file").write_text("not a folder", encoding="utf-8")
     assert main(["graph", "-o", str(tmp_path / where)]) == 2
     stderr = capsys.readouterr().err
-    assert "cannot write" in stderr
+    assert "balansebot graph: kan ikke skrive " in stderr
     assert len(stderr.strip().splitlines()) == 1
 
 
 def test_cli_refuses_an_unknown_file_ending(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "flow.pdf"
     assert main(["graph", "-o", str(output)]) == 2
-    assert ".svg or .png" in capsys.readouterr().err
+    assert "la navnet slutte på .svg eller .png, eller bruk --format" in capsys.readouterr().err
     assert not output.exists()
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
 from tests.staff.preview_process import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_preview
@@ -49,7 +49,7 @@ def test_staff_chat_in_the_browser_see_the_flow_and_their_mistakes(
             # The greeting, and the scripts' status.
             expect(page.locator(".message.bot")).to_have_count(1)
             expect(page.locator(".message.bot").first).to_contain_text("Hei, og velkommen")
-            expect(page.locator("#status .ok")).to_contain_text("loaded at")
+            expect(page.locator("#status .ok")).to_contain_text("lastet kl.")
             assert page.evaluate("document.documentElement.lang") == "nb"
             assert current_node(page) == "node-start"
 
@@ -77,7 +77,7 @@ def test_staff_chat_in_the_browser_see_the_flow_and_their_mistakes(
             assert current_node(page) == "node-meny"
 
             # A question in someone's own words, sent with Enter.
-            page.get_by_label("Message to the bot").fill("når er telefonen åpen?")
+            page.get_by_label("Melding til boten").fill("når er telefonen åpen?")
             page.keyboard.press("Enter")
             answer = page.locator(".message.bot").last
             expect(answer.locator("b", has_text="400 38 800")).to_be_visible()
@@ -88,7 +88,7 @@ def test_staff_chat_in_the_browser_see_the_flow_and_their_mistakes(
             shot(page, tmp_path, "chat")
 
             # What staff type is shown as typed, never as formatting.
-            page.get_by_label("Message to the bot").fill("<b>hei</b>")
+            page.get_by_label("Melding til boten").fill("<b>hei</b>")
             page.get_by_role("button", name="Send").click()
             typed = page.locator(".message.user").last
             expect(typed).to_have_text("<b>hei</b>")
@@ -96,17 +96,22 @@ def test_staff_chat_in_the_browser_see_the_flow_and_their_mistakes(
             expect(page.locator(".message.bot")).to_have_count(3)
 
             # A /command works as on Telegram.
-            page.get_by_label("Message to the bot").fill("/merket")
+            page.get_by_label("Melding til boten").fill("/merket")
             page.keyboard.press("Enter")
             expect(page.locator("#current-node")).to_have_text("merket")
 
-            # Another language restarts the chat in it.
-            page.get_by_label("Chat language").select_option("en")
+            # Another language restarts the chat in it; the page's own words stay in Bokmål.
+            page.get_by_label("Samtalespråk").select_option("en")
             expect(page.locator(".message.bot")).to_have_count(1)
             expect(page.locator(".message.bot").first).to_contain_text("Hi, and welcome")
             assert page.evaluate("document.documentElement.lang") == "en"
+            expect(page.get_by_label("Melding til boten")).to_have_attribute(
+                "placeholder", "Skriv et spørsmål, eller /start"
+            )
+            expect(page.locator("header.top")).to_have_attribute("lang", "nb")
+            expect(page.locator("#flow svg")).to_have_attribute("lang", "en")
             expect(page.locator("#flow g[id='node-start']")).to_contain_text("Welcome")
-            page.get_by_role("button", name="Restart the chat").click()
+            page.get_by_role("button", name="Start samtalen på nytt").click()
             expect(page.locator(".message.bot")).to_have_count(1)
             expect(page.locator(".message.bot").first).to_contain_text("Hi, and welcome")
 
@@ -119,7 +124,7 @@ def test_staff_chat_in_the_browser_see_the_flow_and_their_mistakes(
             expect(refused).to_be_visible(timeout=RELOAD_SECONDS * 1000)
             expect(refused).to_contain_text(f"dialogues/nb/telefon.yaml:{line}")
             expect(refused).to_contain_text("det finnes ingen node `nowhere`")  # the staff tools speak Bokmål
-            expect(refused).to_contain_text("Fix:")
+            expect(refused).to_contain_text("Slik retter du det:")
             shot(page, tmp_path, "error")
 
             # The fix, with a new greeting: the error goes and the new text is what the bot says.
@@ -131,9 +136,10 @@ def test_staff_chat_in_the_browser_see_the_flow_and_their_mistakes(
             telefon.write_text(good, encoding="utf-8")
             expect(page.locator("#status .ok")).to_be_visible(timeout=RELOAD_SECONDS * 1000)
             expect(refused).to_have_count(0)
-            page.get_by_label("Chat language").select_option("nb")
+            page.get_by_label("Samtalespråk").select_option("nb")
             expect(page.locator(".message.bot").first).to_contain_text("Hei fra testen")
-            expect(page.locator("#stats")).to_contain_text("No statistics yet.")
+            expect(page.locator("#stats")).to_contain_text("Ingen statistikk ennå.")
+            in_english(browser, dialogues_copy, tmp_path, problems)
         finally:
             browser.close()
     assert problems == []
@@ -144,6 +150,29 @@ def test_staff_chat_in_the_browser_see_the_flow_and_their_mistakes(
         for name in ("chat", "error"):
             shutil.copyfile(tmp_path / f"preview-{name}.png", SCREENSHOTS / f"preview-{name}.png")
     print(f"screenshots: {tmp_path}")
+
+
+def in_english(browser: Browser, dialogues: Path, scratch: Path, problems: list[str]) -> None:
+    """The preview started with LANG=en…: its own words in English, the chat in Bokmål as it starts."""
+    with running_preview(dialogues, scratch, LANG="en_GB.UTF-8") as url:
+        page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(url)
+        expect(page.locator(".message.bot").first).to_contain_text("Hei fra testen")  # as saved above
+        assert page.evaluate("document.documentElement.lang") == "nb"
+        expect(page.locator("#status .ok")).to_contain_text("loaded at")
+        expect(page.get_by_role("group", name="Buttons")).to_have_count(1)
+        message = page.get_by_label("Message to the bot")
+        expect(message).to_have_attribute("placeholder", "Write a question, or /start")
+        expect(page.get_by_role("button", name="100%: back to the actual size")).to_be_visible()
+        expect(page.get_by_role("region", name="Flow chart of the scripts: drag to move it")).to_be_visible()
+        page.locator("#flow g[id='node-telefon'] text").first.click()
+        expect(page.locator(".note").last).to_have_text("Jumped to telefon from the flow chart.")
+        expect(page.locator(".note").last).to_have_attribute("lang", "en")
+        page.get_by_label("Chat language").select_option("nn")
+        expect(message).to_have_attribute("placeholder", "Write a question, or /start")
+        expect(page.locator("#stats")).to_contain_text("No statistics yet.")
+        page.close()
 
 
 def shot(page: Page, folder: Path, name: str) -> None:

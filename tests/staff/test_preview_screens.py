@@ -121,7 +121,7 @@ def test_the_preview_fits_the_screen_and_its_chart_moves_and_opens_nodes(
         # Send is on the screen as it opens, and takes a question.
         send = page.get_by_role("button", name="Send")
         expect(send).to_be_in_viewport(ratio=1)
-        page.get_by_label("Message to the bot").fill("når er telefonen åpen?")
+        page.get_by_label("Melding til boten").fill("når er telefonen åpen?")
         send.click()
         expect(page.locator("#current-node")).to_have_text("telefon")
         expect(send).to_be_in_viewport(ratio=1)
@@ -140,7 +140,7 @@ def test_the_preview_fits_the_screen_and_its_chart_moves_and_opens_nodes(
 
         # The warnings `check` gives: the stale translations of the changed node.
         warnings = page.locator("#status .warnings")
-        expect(warnings.locator("summary")).to_have_text("2 warning(s) from check")
+        expect(warnings.locator("summary")).to_have_text("2 advarsler fra check")
         if not warnings.evaluate("details => details.open"):  # closed on a phone, to leave room
             assert width < 640
             warnings.locator("summary").click()
@@ -169,25 +169,25 @@ def test_the_preview_fits_the_screen_and_its_chart_moves_and_opens_nodes(
         expect(page.locator(".message.bot")).to_have_count(bot_messages + 1)
         assert page.locator(".message.bot").last.get_attribute("data-node") == NODE
         expect(page.locator("#flow g.current")).to_have_attribute("id", f"node-{NODE}")
-        expect(page.locator(".note").last).to_have_text(f"Jumped to {NODE} from the flow chart.")
+        expect(page.locator(".note").last).to_have_text(f"Hoppet til {NODE} fra flytskjemaet.")
 
         # The buttons zoom it.
         natural = chart.bounding_box()
         assert natural is not None
-        page.get_by_role("button", name="Zoom in").click()
+        page.get_by_role("button", name="Zoom inn").click()
         expect(page.locator("#zoom-level")).to_have_text("125%")
         bigger = chart.bounding_box()
         assert bigger is not None
         assert bigger["width"] == pytest.approx(natural["width"] * 1.25, rel=0.01)
-        page.get_by_role("button", name="Zoom out").click()
-        page.get_by_role("button", name="Zoom out").click()
+        page.get_by_role("button", name="Zoom ut").click()
+        page.get_by_role("button", name="Zoom ut").click()
         expect(page.locator("#zoom-level")).to_have_text("80%")
-        page.get_by_role("button", name="Fit").click()
+        page.get_by_role("button", name="Tilpass").click()
         whole = chart.bounding_box()
         area = box(page, "#flow")
         assert whole is not None
         assert whole["width"] <= area["width"] and whole["height"] <= area["height"]
-        page.get_by_role("button", name="back to the actual size").click()
+        page.get_by_role("button", name="tilbake til vanlig størrelse").click()
         expect(page.locator("#zoom-level")).to_have_text("100%")
 
         # A drag moves it, without opening the node it started on.

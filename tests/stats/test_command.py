@@ -74,8 +74,8 @@ async def test_table_and_json_from_database_url_in_the_environment_or_the_option
 
 def test_a_bad_database_url_is_a_one_line_error(tmp_path: Path) -> None:
     for url, code, message in (
-        ("mysql://db/bot", 2, "DATABASE_URL must be an sqlite:/// or postgresql:// URL"),
-        ("no url at all", 2, "DATABASE_URL is not a database URL"),
+        ("mysql://db/bot", 2, "DATABASE_URL må være en sqlite:///- eller postgresql://-URL"),
+        ("no url at all", 2, "DATABASE_URL er ikke en database-URL"),
         ("postgresql://nobody@127.0.0.1:1/bot", 1, "kan ikke lese statistikken: connection failed"),
     ):
         result = run_balansebot("stats", env={**PATH, "DATABASE_URL": url}, cwd=tmp_path)
@@ -84,7 +84,7 @@ def test_a_bad_database_url_is_a_one_line_error(tmp_path: Path) -> None:
         assert message in result.stderr
         assert result.stdout == ""
     option = run_balansebot("stats", "--database-url", "mysql://db/bot", env=PATH, cwd=tmp_path)
-    assert option.stderr.startswith("balansebot: --database-url must be")
+    assert option.stderr.startswith("balansebot: --database-url må være")
 
 
 def test_a_file_that_is_not_a_database_is_a_one_line_error(tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ def test_serve_refuses_to_start_over_budget_with_one_line(url: str, tmp_path: Pa
         "DATABASE_POOL_SIZE": "20",
         "DATABASE_MAX_OVERFLOW": "10",
         "KEY_FILE": str(tmp_path / "key"),
+        "LANG": "en_GB.UTF-8",  # an operator whose tools speak English (Bokmål is the default)
     }
     maximum, reserved = server_settings(url)
     result = run_balansebot("serve", cwd=ROOT, env=env)

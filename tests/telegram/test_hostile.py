@@ -213,7 +213,7 @@ def test_a_short_webhook_secret_is_refused_in_one_line(tmp_path: Path) -> None:
     result = run_balansebot("serve", cwd=tmp_path, env=env)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
-    assert line == "balansebot: WEBHOOK_SECRET must be 32 to 256 characters of A-Z, a-z, 0-9, _ and -"
+    assert line == "balansebot: WEBHOOK_SECRET må være 32 til 256 tegn blant A-Z, a-z, 0-9, _ og -"
     assert "a" * 31 not in result.stderr
 
 

@@ -212,7 +212,7 @@ def test_a_malformed_metrics_token_is_one_clear_line(tmp_path: Path) -> None:
     }
     result = run_balansebot("serve", cwd=ROOT, env=env)
     assert result.returncode == 2
-    assert result.stderr.startswith("balansebot: METRICS_TOKEN must be 16 to 256 characters")
+    assert result.stderr.startswith("balansebot: METRICS_TOKEN må være 16 til 256 tegn")
     assert "short secret" not in result.stderr
 
 

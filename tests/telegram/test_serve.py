@@ -200,11 +200,15 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     result = run_balansebot("serve", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "balansebot: BOT_TOKEN is not set (the token from @BotFather)"
+        "balansebot: BOT_TOKEN er ikke satt (tokenet fra @BotFather)"
     ]
     bad = run_balansebot("serve", cwd=tmp_path, env={**env, "BOT_TOKEN": "nope"})
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "nope" not in bad.stderr
-    assert "BOT_TOKEN does not look like a bot token" in bad.stderr
+    assert "BOT_TOKEN ser ikke ut som et bot-token fra @BotFather" in bad.stderr
+    english = run_balansebot("serve", cwd=tmp_path, env={**env, "LANG": "en_GB.UTF-8"})
+    assert english.stderr.strip().splitlines() == [
+        "balansebot: BOT_TOKEN is not set (the token from @BotFather)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -223,7 +227,8 @@ def test_a_webhook_telegram_cannot_deliver_to_is_one_clear_line(tmp_path: Path, 
     result = run_balansebot("serve", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "balansebot: WEBHOOK_URL must be https:// on port 443, 80, 88 or 8443: Telegram delivers nowhere else"
+        "balansebot: WEBHOOK_URL må være https:// på port 443, 80, 88 eller 8443: "
+        "Telegram leverer ikke noe annet sted"
     ]
 
 
@@ -236,7 +241,7 @@ def test_without_a_key_apart_from_the_data_serve_refuses_in_one_line(tmp_path: P
     result = run_balansebot("serve", cwd=tmp_path, env=env)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("balansebot: PSEUDONYM_KEY or PSEUDONYM_KEY_FILE must be set: the key"), line
+    assert line.startswith("balansebot: PSEUDONYM_KEY eller PSEUDONYM_KEY_FILE må være satt: nøkkelen"), line
     assert list(tmp_path.rglob("*key*")) == [], "no key is made up beside the data"
 
 

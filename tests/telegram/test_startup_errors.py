@@ -24,7 +24,11 @@ DATABASE_PASSWORD = "pw0123456789secret"  # made up; must never be printed
 
 
 async def test_a_rejected_token_is_one_line_without_the_token(tmp_path: Path) -> None:
-    """As an operator runs it: the whole output ends in one line, with no traceback and no token."""
+    """As an operator runs it: the whole output ends in one line, with no traceback and no token.
+
+    In Bokmål, as the command line speaks by default; the tests below call the code itself, which
+    speaks the English msgids.
+    """
     async with FakeBotApi() as fake:
         env = serve_env(fake, tmp_path, free_port(), webhook=False, BOT_TOKEN=REVOKED_TOKEN)
         process = await asyncio.create_subprocess_exec(
@@ -35,8 +39,8 @@ async def test_a_rejected_token_is_one_line_without_the_token(tmp_path: Path) ->
     assert process.returncode == 2
     assert "Traceback" not in output and "Unclosed" not in output, output
     assert output.strip().splitlines()[-1] == (
-        "balansebot: Telegram rejected BOT_TOKEN; copy the token again from @BotFather "
-        "(/mybots → API Token) into BOT_TOKEN"
+        "balansebot: Telegram godtok ikke BOT_TOKEN; kopier tokenet på nytt fra @BotFather "
+        "(/mybots → API Token) inn i BOT_TOKEN"
     )
     assert REVOKED_TOKEN.split(":")[1] not in output
 

@@ -156,8 +156,8 @@ def test_confusion_command_prints_the_report(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     # The default sets are the ones staff tune on: all of them, and none of the held-out parts.
     report = evaluate(engine_or_exit(None), load_examples(*DEFAULT_SETS))
-    assert f"top-1 accuracy {report.accuracy:.1%} on {len(report.verdicts)} messages" in out
-    assert f"acute recall {report.acute_recall:.1%} ({len(report.acute_misses())} missed)" in out
+    assert f"treffsikkerhet {report.accuracy:.1%} på {len(report.verdicts)} meldinger" in out
+    assert f"akutt funnet {report.acute_recall:.1%} ({len(report.acute_misses())} bommet)" in out
     assert not any("heldout" in p.name for p in DEFAULT_SETS)
     assert all(
         f" {category} " in out for category in ("acute", "trap", "disclosure", "out_of_scope", "topic")

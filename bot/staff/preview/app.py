@@ -21,6 +21,7 @@ from bot.staff.preview.settings import MAX_BODY_BYTES, PreviewSettings
 from bot.staff.preview.stats import chart_data
 from bot.staff.preview.status import Status, StatusBoard
 from bot.staff.preview.turn import restart, take_turn
+from bot.staff.preview.words import page_html
 from bot.stats.counter import stats_day
 from bot.web.chat_request import (
     LANGUAGES,
@@ -150,9 +151,14 @@ async def _security_headers(
     return response
 
 
-async def index(request: web.Request) -> web.FileResponse:
-    """The page."""
-    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+async def index(request: web.Request) -> web.Response:
+    """The page, in the staff tools' language."""
+    return web.Response(
+        text=page_html(STATIC_DIR / "index.html"),
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 async def chat(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.staff_words import say
 from bot.stats.report import DayCounts, read_report
 
 log = logging.getLogger(__name__)
@@ -21,9 +22,9 @@ async def chart_data(database_url: str, today: dt.date, days: int = CHART_DAYS) 
         # The chart is a side panel: a database that is down must not break the preview. The URL is
         # never logged (it may hold a password).
         log.warning("the statistics could not be read (%s)", type(error).__name__)
-        return {"status": "unavailable", "message": "The statistics could not be read.", "days": []}
+        return {"status": "unavailable", "message": say("The statistics could not be read."), "days": []}
     if not report:
-        return {"status": "empty", "message": "No statistics yet.", "days": []}
+        return {"status": "empty", "message": say("No statistics yet."), "days": []}
     shown = {d.day: d for d in report}
     first = today - dt.timedelta(days=days - 1)
     return {

@@ -22,12 +22,14 @@ from bot.engine.model import (
     SubmitLead,
 )
 from bot.staff.preview.sessions import Session
+from bot.staff_words import marked, say
 from bot.web.render import page_buttons, telegram_to_html
 
-LEAD_NOTE = "The interest form would now be sent to staff (the preview never sends it)."
-FORGOT_NOTE = "The chat was forgotten, as /slett does on Telegram."
-AUTO_DELETE_NOTE = "On Telegram the conversation would now be deleted by itself after {seconds} s."
-AUTO_DELETE_OFF_NOTE = "On Telegram the conversation would no longer be deleted by itself."
+# Notes for the staff member, said in the staff language when shown.
+LEAD_NOTE = marked("The interest form would now be sent to staff (the preview never sends it).")
+FORGOT_NOTE = marked("The chat was forgotten, as /slett does on Telegram.")
+AUTO_DELETE_NOTE = marked("On Telegram the conversation would now be deleted by itself after {seconds} s.")
+AUTO_DELETE_OFF_NOTE = marked("On Telegram the conversation would no longer be deleted by itself.")
 
 
 @dataclass(frozen=True)
@@ -80,21 +82,21 @@ def take_turn(
 ) -> Turn:
     """Let the engine answer `event` and update the session as the Telegram adapter would."""
     outcome = engine.handle(session.state, event, now)
-    notes = tuple(LEAD_NOTE for effect in outcome.effects if isinstance(effect, SubmitLead))
+    notes = tuple(say(LEAD_NOTE) for effect in outcome.effects if isinstance(effect, SubmitLead))
     for effect in outcome.effects:
         if isinstance(effect, SetAutoDelete):  # the preview never deletes anything by itself
             after = effect.after
             notes = (
                 *notes,
-                AUTO_DELETE_OFF_NOTE
+                say(AUTO_DELETE_OFF_NOTE)
                 if after is None
-                else AUTO_DELETE_NOTE.format(seconds=int(after.total_seconds())),
+                else say(AUTO_DELETE_NOTE, seconds=int(after.total_seconds())),
             )
     forgot = ForgetChat() in outcome.effects
     if forgot:
         session.state = ChatState(lang=outcome.state.lang)
         session.last_bot_message = None
-        notes = (*notes, FORGOT_NOTE)
+        notes = (*notes, say(FORGOT_NOTE))
     else:
         session.state = outcome.state
     editable = (

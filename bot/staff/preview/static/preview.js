@@ -15,6 +15,21 @@ const page = {
 
 const $ = (id) => document.getElementById(id);
 
+// The page's own words, in the staff tools' language (bot/staff/preview/words.py puts them in the
+// page); the chat's language is page.lang, apart from them.
+const WORDS = JSON.parse($("words").textContent);
+
+/** One of the page's words, its {placeholders} filled in. */
+function say(name, values = {}) {
+  return WORDS[name].replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
+
+/** The form of a counted word for `count` (one, or more: nb, nn and en count alike). */
+function sayCount(name, count) {
+  const [one, more] = WORDS[name];
+  return (count === 1 ? one : more).replace("{count}", String(count));
+}
+
 /** A random id for this tab's chat; it lives only in this page and is never stored. */
 function newSessionId() {
   const bytes = new Uint8Array(18);
@@ -37,7 +52,7 @@ async function turn(event, typed) {
   });
   const body = await response.json();
   if (!response.ok) {
-    note(body.error || `The preview answered ${response.status}.`, true);
+    note(body.error || say("answered", { status: response.status }), true);
     return;
   }
   if (body.forgot) $("log").replaceChildren();
@@ -69,7 +84,7 @@ function showUserMessage(text) {
 function note(text, isError) {
   const line = document.createElement("p");
   line.className = isError ? "note error" : "note";
-  line.lang = "en";
+  line.lang = WORDS.lang;
   line.textContent = text;
   append(line);
 }
@@ -92,7 +107,7 @@ function append(element) {
   log.scrollTop = log.scrollHeight;
 }
 
-const LABELS = { buttons: "Buttons", showMore: "Show more", showLess: "Show less" };
+const LABELS = { buttons: say("buttons"), showMore: say("showMore"), showLess: say("showLess") };
 
 /** Draw one bot message (bubbles.js, shared with the web chat), or redraw the one it edits in place. */
 function showReply(reply) {
@@ -101,13 +116,13 @@ function showReply(reply) {
   );
   article.dataset.id = String(reply.id);
   article.dataset.node = reply.node || "";
-  for (const element of article.querySelectorAll(".expand")) element.lang = "en";
+  for (const element of article.querySelectorAll(".expand")) element.lang = WORDS.lang;
   const old = reply.replaces ? document.querySelector(`.message.bot[data-id="${reply.replaces}"]`) : null;
   if (old) {
     const mark = document.createElement("span");
     mark.className = "edited";
-    mark.lang = "en";
-    mark.textContent = "edited";
+    mark.lang = WORDS.lang;
+    mark.textContent = say("edited");
     article.querySelector(".text").append(mark); // inside the bubble, as Telegram writes it
     old.replaceWith(article);
   } else {
@@ -142,16 +157,17 @@ async function showFlow() {
   const response = await fetch(`/api/flow.svg?lang=${encodeURIComponent(page.lang)}`);
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
-    box.textContent = `The flow chart could not be drawn: ${body.error || response.status}`;
+    box.textContent = say("flowNotDrawn", { reason: body.error || response.status });
     return;
   }
   const parsed = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
   const svg = parsed.documentElement;
   if (svg.nodeName !== "svg") {
-    box.textContent = "The flow chart could not be read.";
+    box.textContent = say("flowNotRead");
     return;
   }
   const shown = document.importNode(svg, true);
+  shown.setAttribute("lang", page.lang); // the node titles are in the chat's language
   // Graphviz gives the size in points; keep it to zoom from.
   shown.dataset.width = String(parseFloat(shown.getAttribute("width")) || 800);
   shown.dataset.height = String(parseFloat(shown.getAttribute("height")) || 600);
@@ -178,7 +194,7 @@ function makeOpenable(node) {
 
 /** The chat jumps to a node, as a button leading there would take it. */
 function jumpTo(node) {
-  note(`Jumped to ${node} from the flow chart.`, false);
+  note(say("jumped", { node }), false);
   return send({ kind: "press", value: `n:${node}` }); // a goto button's data (bot/engine/callbacks.py)
 }
 
@@ -238,7 +254,7 @@ function applyZoom() {
 function showZoomLevel() {
   const level = `${Math.round(page.zoom * 100)}%`;
   $("zoom-level").textContent = level;
-  $("zoom-reset").setAttribute("aria-label", `${level}: back to the actual size`);
+  $("zoom-reset").setAttribute("aria-label", say("actualSize", { level }));
   $("flow").dataset.zoom = String(page.zoom);
 }
 
@@ -353,21 +369,21 @@ function highlight(node) {
 function showStatus(status) {
   const box = $("status");
   const shortVersion = String(status.version).slice(0, 12);
-  const when = new Date(status.loaded_at).toLocaleTimeString();
+  const when = new Date(status.loaded_at).toLocaleTimeString(WORDS.dateLocale);
   if (status.state === "refused") {
     const panel = element("div", "refused");
     panel.setAttribute("role", "alert");
     const count = status.errors.length;
     panel.append(
-      element("h2", "", `The saved scripts have ${count} error${count === 1 ? "" : "s"} and were not loaded`),
-      element("p", "", `Still serving scripts version ${shortVersion} (loaded at ${when}). Fix the file and save it again:`),
+      element("h2", "", sayCount("refused", count)),
+      element("p", "", say("stillServing", { version: shortVersion, time: when })),
     );
     const list = element("ul");
     for (const problem of status.errors) list.append(problemItem(problem));
     panel.append(list);
     box.replaceChildren(panel);
   } else {
-    const panel = element("p", "ok", `✓ Scripts version ${shortVersion} loaded at ${when}.`);
+    const panel = element("p", "ok", say("loaded", { version: shortVersion, time: when }));
     box.replaceChildren(panel);
   }
   if (status.warnings.length) {
@@ -377,7 +393,7 @@ function showStatus(status) {
     const details = element("details", "warnings");
     const roomy = window.matchMedia("(min-width: 640px)").matches;
     details.open = page.warningsOpen ?? (roomy && status.warnings.length <= 3);
-    const summary = element("summary", "", `${status.warnings.length} warning(s) from check`);
+    const summary = element("summary", "", sayCount("warnings", status.warnings.length));
     summary.addEventListener("click", () => {
       page.warningsOpen = !details.open;
     });
@@ -399,7 +415,7 @@ function problemItem(problem) {
   item.append(
     element("span", "where", `${problem.file}:${problem.line}`),
     document.createTextNode(` ${problem.message}`),
-    element("span", "hint", `Fix: ${problem.hint}`),
+    element("span", "hint", say("fix", { hint: problem.hint })),
   );
   return item;
 }
@@ -434,7 +450,7 @@ async function showStats() {
     const response = await fetch("/api/stats");
     data = await response.json();
   } catch (error) {
-    data = { status: "unavailable", message: "The statistics could not be read.", days: [] };
+    data = { status: "unavailable", message: say("statsUnreadable"), days: [] };
   }
   if (data.status !== "ok") {
     box.replaceChildren(element("p", "empty", data.message));
@@ -442,9 +458,9 @@ async function showStats() {
   }
   const most = Math.max(1, ...data.days.map((d) => Math.max(d.reached, d.fallbacks || 0)));
   const table = element("table");
-  table.append(element("caption", "", "Answers shown (nodes reached) and free text that fell back, per day. Counts under 5 are hidden."));
+  table.append(element("caption", "", say("statsCaption")));
   const head = element("tr");
-  for (const title of ["Day", "Nodes reached", "Fell back"]) {
+  for (const title of [say("day"), say("reached"), say("fellBack")]) {
     const th = element("th", "", title);
     th.scope = "col";
     head.append(th);
@@ -454,7 +470,7 @@ async function showStats() {
   const body = element("tbody");
   for (const day of data.days) {
     const row = element("tr");
-    const th = element("th", "", new Date(`${day.day}T12:00:00`).toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short" }));
+    const th = element("th", "", new Date(`${day.day}T12:00:00`).toLocaleDateString(WORDS.dateLocale, { weekday: "short", day: "numeric", month: "short" }));
     th.scope = "row";
     row.append(th, countCell(day.reached, most, "reached", day.hidden), countCell(day.fallbacks, most, "fallbacks", false));
     body.append(row);
@@ -468,7 +484,7 @@ function countCell(count, most, kind, hidden) {
   const bar = element("span", `bar ${kind}`);
   bar.setAttribute("aria-hidden", "true");
   bar.style.width = `${Math.round(((count || 0) / most) * 10)}rem`;
-  const shown = count === null ? "fewer than 5" : `${count}${hidden ? " + a few hidden" : ""}`;
+  const shown = count === null ? say("fewerThan5") : hidden ? say("aFewHidden", { count }) : String(count);
   cell.append(bar, document.createTextNode(shown));
   return cell;
 }
@@ -496,6 +512,7 @@ document.addEventListener("DOMContentLoaded", () => {
     restart();
   });
   setLanguage($("language").value);
+  showZoomLevel();
   keepLogAtBottom();
   listenForStatus();
   restart();
