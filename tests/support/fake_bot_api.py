@@ -61,6 +61,8 @@ KNOWN_DIFFERENCES = (
     "repeat, both of which telegram-bot-api adds against busy loops.",
     "Webhook deliveries stop after len(webhook_retry_delays) retries; Telegram retries for up to 24 hours.",
     "A parameter a method does not take is refused (strict_parameters=True); Telegram ignores it.",
+    "A field LinkPreviewOptions does not have is refused; telegram-bot-api reads the fields it "
+    "knows and ignores the rest.",
     "HTML: a bare '>' and an <a> without href are refused (strict_html_tags=True); TDLib keeps the "
     "'>' and links the text itself, but the Bot API documentation requires '&gt;' and an href.",
     "Flood control (flood_limits) is a model, token buckets: Telegram does not publish its exact "

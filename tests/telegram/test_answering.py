@@ -12,6 +12,7 @@ import pytest
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError
 
+from bot.engine import callbacks
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
 from bot.storage import migrate
@@ -104,16 +105,19 @@ async def test_a_button_pressed_in_a_group_gets_no_dialogue_answer(answering: An
     fake = answering.fake
     kari = fake.add_user("Kari")
     group = fake.add_group("Korpset")
-    # A message with a button, left in the group (from before the bot left it, say).
+    # A message with a button to a real node, left in the group (from before the bot left it, say).
+    telefon = callbacks.goto("telefon")
     sent = await answering.bot.send_message(
         group.id,
         "Meny",
-        reply_markup={"inline_keyboard": [[{"text": "Telefon", "callback_data": "n:hotline"}]]},
+        reply_markup={"inline_keyboard": [[{"text": "Telefon", "callback_data": telefon}]]},
     )
-    await answering.handle(fake.press_button(kari, sent.message_id, "n:hotline", chat=group))
+    await answering.handle(fake.press_button(kari, sent.message_id, telefon, chat=group))
     texts = [m.text or "" for m in fake.bot_messages(group)]
     assert not any("400 38 800" in text for text in texts), "no dialogue in a group"
-    assert fake.ops_for("leaveChat")
+    assert fake.ops_for("editMessageText") == [], "the pressed message is not turned into a dialogue step"
+    assert [op.chat_id for op in fake.ops_for("leaveChat")] == [group.id]
+    assert answering.sample("balansebot_updates_total", kind="group") == 1
 
 
 async def test_being_added_to_a_group_leaves_it_at_once(answering: Answering) -> None:
