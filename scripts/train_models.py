@@ -85,8 +85,11 @@ def write(model: Pipeline, path: Path, threshold: float, trained_on: str, node_w
         "intercepts": [float(v) for v in regression.intercept_],
         "probes": {p: [round(float(v), 6) for v in model.predict_proba([p])[0]] for p in PROBES},
     }
-    with gzip.GzipFile(path, "wb", mtime=0) as file:  # mtime=0: the same sets, the same bytes
+    # Written beside it, then moved over it: a bot starting meanwhile reads the old file or the new.
+    unfinished = path.with_name(path.name + ".part")
+    with gzip.GzipFile(unfinished, "wb", mtime=0) as file:  # mtime=0: the same sets, the same bytes
         file.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+    unfinished.replace(path)
     size = path.stat().st_size // 1024
     classes = len(data["classes"])
     print(f"wrote {path.relative_to(ROOT)}: {len(vocabulary)} patterns, {classes} classes, {size} KiB")

@@ -25,6 +25,8 @@ TUNED_ON = (
     "corpus_train6.yaml",
     "corpus_train7.yaml",
     "corpus_danger5.yaml",
+    "corpus_train8.yaml",
+    "corpus_train9.yaml",
 )
 DEFAULT_SETS = tuple(CORPUS / f for f in TUNED_ON)
 
