@@ -29,14 +29,17 @@ HELDOUT_SETS = (
     "corpus_fresh_heldout.yaml",
     "corpus_heldout3.yaml",
     "corpus_danger4.yaml",
+    "corpus_danger6.yaml",
 )
 HELDOUT = [HERE / f for f in HELDOUT_SETS]
 LANGS = ("nb", "nn", "en")
 
 # Measured on 2026-12-04 (end of session) with the pattern models, which learned from the tuning
 # sets (5,930 messages with corpus_train5-9 and corpus_danger5, which met the bot unseen first),
-# held-out 1,385: recall 97.9 % (97.5 on 2026-12-03; one message fewer than the models before the
-# last two sets), false alarms 13.3 % (12.9), disclosures 85 % (74), overall 90.4 % (87.7).
+# on the first four held-out sets (1,385): recall 97.9 % (97.5 on 2026-12-03), false alarms
+# 13.3 % (12.9), disclosures 85 % (74), overall 90.4 % (87.7). corpus_danger6 (284, written by an
+# outsider the same evening) at first sight: recall 98.7 %, false alarms 12.9 %, overall 89.4 %;
+# all five: 98.1 %, 13.2 %, 90.2 %.
 # Targets (issue #14): recall 100 %, false alarms <= 5 %, each category >= 85 %, overall >= 92 %,
 # on the held-out part.
 # Raise a floor whenever the bot gets better.
