@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from bot.staff_words import say
 
 log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_WAL_SWITCH_TRIES = 100  # 5 s in all
 POSTGRES_LOCK_TIMEOUT_MS = 10_000
 
 
@@ -166,15 +169,29 @@ async def check_connection_budget(
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: the next one may wait
+    _write_ahead_log(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # Deleted rows are overwritten with zeros in their pages, whatever the build's default is
     # (Debian's happens to be on, others' off); erase_deleted() then clears the WAL's old copies.
     cursor.execute("PRAGMA secure_delete=ON")
     # A WAL that is reset after a checkpoint shrinks to nothing instead of keeping old frames.
     cursor.execute("PRAGMA journal_size_limit=0")
     cursor.close()
+
+
+def _write_ahead_log(cursor: Any) -> None:
+    """WAL, once per database file (it stays so). Two processes opening a new file at the same
+    moment both switch it, and SQLite may refuse one at once rather than wait (waiting could
+    deadlock): that one asks again, and finds the file switched."""
+    for attempt in range(SQLITE_WAL_SWITCH_TRIES):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == SQLITE_WAL_SWITCH_TRIES - 1:
+                raise
+            time.sleep(0.05)  # on the driver's own thread (aiosqlite's), never the event loop
 
 
 async def erase_deleted(engine: AsyncEngine, tables: Sequence[str]) -> None:
