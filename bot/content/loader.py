@@ -27,7 +27,7 @@ from bot.content.scripts import (
     Source,
 )
 from bot.content.sources import FactSources, check_quotes, check_sources, read_sources
-from bot.content.yaml_source import YamlDocument, read_yaml
+from bot.content.yaml_source import LoadedFile, YamlDocument, read_yaml
 from bot.i18n import Catalogs
 from bot.staff_words import say
 
@@ -50,14 +50,6 @@ WORDS_FILE = "words.yaml"
 SPECIAL_FILES = frozenset({ACUTE_FILE, WORDS_FILE})
 # Files under dialogues/ that are not scripts of a language (staff's conversation tests live here).
 NOT_LANGUAGES = frozenset({"tests"})
-
-
-@dataclass(frozen=True)
-class LoadedFile:
-    """A script file as parsed, with the document that knows its lines."""
-
-    doc: YamlDocument
-    script: ScriptFile
 
 
 @dataclass(frozen=True)

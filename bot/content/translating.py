@@ -21,10 +21,10 @@ import yaml
 from pydantic import ValidationError
 
 from bot.content.kept_versions import DIALOGUES
-from bot.content.loader import SPECIAL_FILES, LoadedFile
+from bot.content.loader import SPECIAL_FILES
 from bot.content.models import SCAFFOLD_MARK, Node, ScriptFile
 from bot.content.scripts import SOURCE_LANGUAGE
-from bot.content.yaml_source import YamlDocument, parse_yaml, read_yaml
+from bot.content.yaml_source import LoadedFile, YamlDocument, parse_yaml, read_yaml
 from bot.staff_words import say
 
 # Beside the kept versions: Bokmål nodes as they were when a translation was marked done.
