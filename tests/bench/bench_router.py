@@ -15,7 +15,7 @@ from bot.content.loader import load_or_raise
 from bot.engine.engine import Engine
 from bot.engine.model import ChatState, FreeText
 from bot.i18n import Catalogs
-from bot.understanding.evaluation import load_examples
+from bot.staff.evaluation import load_examples
 from tests.conftest import DIALOGUES, LOCALES
 
 ROUNDS = 5
