@@ -81,15 +81,6 @@ def read_language(dialogues_dir: Path, lang: str) -> list[ScriptAt]:
     return found
 
 
-def translation_languages(dialogues_dir: Path) -> list[str]:
-    """The language folders besides Bokmål."""
-    return sorted(
-        d.name
-        for d in dialogues_dir.iterdir()
-        if d.is_dir() and d.name not in ("tests", SOURCE_LANGUAGE) and not d.name.startswith((".", "_"))
-    )
-
-
 def todo(dialogues_dir: Path, lang: str) -> list[Todo]:
     """Every Bokmål node `lang` lacks, has only as a skeleton, or has older than the Bokmål."""
     source = {

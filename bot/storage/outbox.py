@@ -162,13 +162,6 @@ class LeadOutbox:
                 .values(last_error=error_summary[:MAX_ERROR_SUMMARY], next_attempt_at=_utc(next_attempt_at))
             )
 
-    async def purge_delivered(self, older_than: dt.datetime) -> int:
-        """Delete leads delivered before `older_than`; return how many. Undelivered leads stay."""
-        t = self._table
-        async with self._engine.begin() as conn:
-            result = await conn.execute(delete(t).where(t.c.delivered_at < _utc(older_than)))
-        return result.rowcount or 0
-
     async def expire(
         self, now: dt.datetime, keep_delivered: dt.timedelta, keep_undelivered: dt.timedelta
     ) -> LeadExpiry:

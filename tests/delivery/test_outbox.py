@@ -109,20 +109,6 @@ async def test_a_delivered_lead_is_never_due_and_not_counted(outbox: LeadOutbox)
     assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=1), 10, "email")] == [waiting]
 
 
-async def test_purge_deletes_only_leads_delivered_before_the_cutoff(outbox: LeadOutbox) -> None:
-    old = await enqueue(outbox, LEAD, NOW)
-    recent = await enqueue(outbox, lead(1), NOW)
-    never = await enqueue(outbox, lead(2), NOW - dt.timedelta(days=365))
-    await outbox.due(NOW, 10, "email")
-    await outbox.mark_delivered(old, NOW)
-    await outbox.mark_delivered(recent, NOW + dt.timedelta(days=6))
-    assert await outbox.purge_delivered(NOW + dt.timedelta(days=7) - dt.timedelta(days=1)) == 1
-    assert await outbox.purge_delivered(NOW + dt.timedelta(days=7) - dt.timedelta(days=1)) == 0
-    assert await outbox.depth() == 1
-    assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=30), 10, "email")] == [never]
-    assert await outbox.purge_delivered(NOW + dt.timedelta(days=30)) == 1
-
-
 async def test_a_delivered_lead_keeps_its_id_and_nothing_anyone_typed(
     outbox: LeadOutbox, database_url: str
 ) -> None:
