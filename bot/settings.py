@@ -275,11 +275,6 @@ class ServeSettings(ContentSettings, KeptScriptsSettings):
         raise ValueError(unset + hint)
 
     @property
-    def delivers_leads(self) -> bool:
-        """Whether leads can reach staff (by e-mail or in the staff chat); only then is the form offered."""
-        return bool(self.lead_channels)
-
-    @property
     def lead_channels(self) -> LeadChannels:
         """The ways leads take to staff: e-mail (SMTP_HOST), the staff chat (STAFF_CHAT_ID), both or none."""
         return LeadChannels(email=self.smtp_host is not None, staff_chat=self.staff_chat_id is not None)

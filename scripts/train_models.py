@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bot.commands.common import engine_or_exit  # noqa: E402
 from bot.commands.confusion import CORPUS, TUNED_ON  # noqa: E402
 from bot.content.scripts import FALLBACK  # noqa: E402
-from bot.understanding.evaluation import load_examples  # noqa: E402
+from bot.staff.evaluation import load_examples  # noqa: E402
 from bot.understanding.pattern_model import (  # noqa: E402
     ANSWER_MODEL_FILE,
     DANGER_MODEL_FILE,

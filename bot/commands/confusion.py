@@ -7,8 +7,8 @@ from pathlib import Path
 
 from bot.commands.common import engine_or_exit
 from bot.settings import PROJECT_ROOT
+from bot.staff.evaluation import evaluate, load_examples
 from bot.staff_words import say, say_n
-from bot.understanding.evaluation import evaluate, load_examples
 
 CORPUS = PROJECT_ROOT / "tests" / "understanding"
 # The held-out sets are left out on purpose: staff tune on these, and the held-out part stays honest.

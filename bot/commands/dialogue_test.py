@@ -7,7 +7,9 @@ from pathlib import Path
 
 from bot.commands.common import content_paths, engine_or_exit
 from bot.content.problems import Problem
-from bot.staff.dialogue_tests import TESTS_FOLDER, check_and_run, find_test_files, read_conversations
+from bot.staff.dialogue_tests.conversation import TESTS_FOLDER
+from bot.staff.dialogue_tests.reading import find_test_files, read_conversations
+from bot.staff.dialogue_tests.running import check_and_run
 from bot.staff_words import say, say_n
 
 SELECT = "::"  # `file.yaml::name` runs one conversation, as pytest names it

@@ -5,20 +5,16 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from bot.content import telegram_html
 from bot.content.facts import DYNAMIC_FACTS, Facts, placeholders, repeated_units
 from bot.content.models import SCAFFOLD_MARK, AcuteFile, Button, Node
 from bot.content.problems import Problem
 from bot.content.scripts import BUILT_IN_COMMANDS, BUILT_IN_NODES, REQUIRED_NODES, SOURCE_LANGUAGE
-from bot.content.yaml_source import YamlDocument
+from bot.content.yaml_source import LoadedFile, YamlDocument
 from bot.engine import callbacks
 from bot.i18n import Catalogs
 from bot.staff_words import say
-
-if TYPE_CHECKING:
-    from bot.content.loader import LoadedFile
 
 MAX_TEXT = 4096
 LONG_TEXT = 1000

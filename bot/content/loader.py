@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from bot.content import checks
 from bot.content.facts import Facts, build_facts
 from bot.content.models import AcuteFile, Hours, ScriptFile, WordsFile
-from bot.content.problems import Problem, ScriptError
+from bot.content.problems import Problem
 from bot.content.schema_errors import schema_problems
 from bot.content.scripts import (
     SOURCE_LANGUAGE,
@@ -27,7 +27,7 @@ from bot.content.scripts import (
     Source,
 )
 from bot.content.sources import FactSources, check_quotes, check_sources, read_sources
-from bot.content.yaml_source import YamlDocument, read_yaml
+from bot.content.yaml_source import LoadedFile, YamlDocument, read_yaml
 from bot.i18n import Catalogs
 from bot.staff_words import say
 
@@ -50,14 +50,6 @@ WORDS_FILE = "words.yaml"
 SPECIAL_FILES = frozenset({ACUTE_FILE, WORDS_FILE})
 # Files under dialogues/ that are not scripts of a language (staff's conversation tests live here).
 NOT_LANGUAGES = frozenset({"tests"})
-
-
-@dataclass(frozen=True)
-class LoadedFile:
-    """A script file as parsed, with the document that knows its lines."""
-
-    doc: YamlDocument
-    script: ScriptFile
 
 
 @dataclass(frozen=True)
@@ -153,14 +145,6 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
         for lang, (loaded, acute) in parsed.items()
     }
     return LoadResult(Scripts(languages, facts, script_version(files), tuple(files)), problems)
-
-
-def load_or_raise(dialogues_dir: Path, catalogs: Catalogs) -> Scripts:
-    """Load the scripts or raise ScriptError listing every error."""
-    result = load_scripts(dialogues_dir, catalogs)
-    if result.scripts is None:
-        raise ScriptError(result.problems)
-    return result.scripts
 
 
 def parsed_nodes(parsed: Mapping[str, tuple[list[LoadedFile], object]]) -> dict[str, list[LoadedFile]]:

@@ -29,14 +29,3 @@ class Problem:
             number = str(self.line)
             shown += f"    {number} | {text}\n    {' ' * len(number)} | {' ' * column}^\n"
         return shown + "    " + say("fix: {hint}", hint=self.hint)
-
-
-class ScriptError(Exception):
-    """The scripts have errors; the bot must not serve them."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        errors = [p for p in problems if p.severity == "error"]
-        super().__init__(
-            f"{len(errors)} error(s) in the dialogue scripts:\n" + "\n".join(str(p) for p in errors)
-        )

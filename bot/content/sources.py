@@ -28,7 +28,6 @@ from bot.staff_words import say
 
 # "§ 13 (3)", "§ 4-3 (5)": a section and its paragraph (ledd), as Lovdata numbers them.
 QuoteKey = Annotated[str, StringConstraints(pattern=r"^§ [0-9]+[a-z]?(-[0-9]+[a-z]?)? \([0-9]+\)$")]
-_QUOTE_KEY = re.compile(r"^(§ [0-9]+[a-z]?(?:-[0-9]+[a-z]?)?) \(([0-9]+)\)$")
 _BLOCKQUOTE = re.compile(r"<blockquote>\s*«(.*?)»\s*</blockquote>", re.S)
 # Paragraph numbers as the scripts write them: "femte ledd" (nb, nn) or "fifth paragraph" (en).
 _ORDINALS = {

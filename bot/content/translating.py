@@ -21,10 +21,10 @@ import yaml
 from pydantic import ValidationError
 
 from bot.content.kept_versions import DIALOGUES
-from bot.content.loader import SPECIAL_FILES, LoadedFile
+from bot.content.loader import SPECIAL_FILES
 from bot.content.models import SCAFFOLD_MARK, Node, ScriptFile
 from bot.content.scripts import SOURCE_LANGUAGE
-from bot.content.yaml_source import YamlDocument, parse_yaml, read_yaml
+from bot.content.yaml_source import LoadedFile, YamlDocument, parse_yaml, read_yaml
 from bot.staff_words import say
 
 # Beside the kept versions: Bokmål nodes as they were when a translation was marked done.
@@ -79,15 +79,6 @@ def read_language(dialogues_dir: Path, lang: str) -> list[ScriptAt]:
             except ValidationError:
                 continue
     return found
-
-
-def translation_languages(dialogues_dir: Path) -> list[str]:
-    """The language folders besides Bokmål."""
-    return sorted(
-        d.name
-        for d in dialogues_dir.iterdir()
-        if d.is_dir() and d.name not in ("tests", SOURCE_LANGUAGE) and not d.name.startswith((".", "_"))
-    )
 
 
 def todo(dialogues_dir: Path, lang: str) -> list[Todo]:

@@ -17,6 +17,7 @@ from yaml.reader import Reader, ReaderError
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
+from bot.content.models import ScriptFile
 from bot.content.problems import Problem
 from bot.staff_words import say
 
@@ -286,3 +287,11 @@ def _convert(node: Node, loc: Path_, doc: YamlDocument, loader: _Loader, problem
             doc.lines[child] = replace(doc.lines[child], line=key_node.start_mark.line + 1)
         return result
     raise TypeError(f"unexpected YAML node {node!r}")
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """A script file as parsed, with the document that knows its lines."""
+
+    doc: YamlDocument
+    script: ScriptFile

@@ -1,4 +1,4 @@
-"""Leads as e-mails to staff: the lead, the SMTP settings, the text in Norwegian, and the e-mail channel."""
+"""Leads as e-mails to staff: the SMTP settings, the text in Norwegian, and the e-mail channel."""
 
 from __future__ import annotations
 
@@ -8,15 +8,12 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
 
-from bot.engine.form import ACTOR_KINDS, ActorKind
-
-if TYPE_CHECKING:  # the outbox stores Leads, so it imports this module
-    from bot.storage.outbox import OutboxItem
+from bot.engine.lead import Lead
+from bot.storage.outbox import OutboxItem
 
 ACTOR_LABELS: dict[str, str] = {"organising": "arrangør", "producing": "produsent", "performing": "utøver"}
 LANGUAGE_LABELS = {"nb": "bokmål", "nn": "nynorsk", "en": "engelsk"}
@@ -24,26 +21,6 @@ STAFF_ZONE = ZoneInfo("Europe/Oslo")
 MESSAGE_ID_DOMAIN = "balansebot"
 # The same shape the form accepts as an e-mail address (bot.engine.form).
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Lead:
-    """What an organisation typed in the interest form, with its consent to be contacted."""
-
-    organisation: str
-    actor_kind: ActorKind
-    size: str
-    """A rough number of people, as typed."""
-    contact_person: str
-    contact: str
-    """An e-mail address or a phone number."""
-    message: str | None = None
-    lang: str
-    """The language of the chat (nb, nn or en)."""
-
-    def __post_init__(self) -> None:
-        if self.actor_kind not in ACTOR_KINDS:
-            raise ValueError(f"actor_kind must be one of {ACTOR_KINDS}")
 
 
 @dataclass(frozen=True)

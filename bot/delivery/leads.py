@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from telegram import Bot
 
-from bot.delivery.email import EmailChannel, Lead, SmtpConfig
+from bot.delivery.email import EmailChannel, SmtpConfig
 from bot.delivery.telegram_chat import TelegramChannel
 from bot.delivery.worker import Channel
 from bot.engine.form import ACTOR_KINDS
+from bot.engine.lead import Lead
 from bot.engine.model import SubmitLead
 from bot.settings import ServeSettings
 from bot.storage.outbox import LeadOutbox
@@ -19,11 +20,12 @@ from bot.storage.outbox import LeadOutbox
 class OutboxLeads:
     """The Telegram adapter's LeadInbox: a lead is stored durably before the reader is thanked."""
 
-    def __init__(self, outbox: LeadOutbox, channels: Sequence[str]) -> None:
+    def __init__(self, outbox: LeadOutbox, channels: Sequence[Channel]) -> None:
         if not channels:
             raise ValueError("leads need at least one channel to staff")
         self._outbox = outbox
-        self._channels = tuple(channels)
+        # Only the names of channels a worker serves: a copy for any other would wait forever.
+        self._channels = tuple(channel.name for channel in channels)
 
     async def submit(self, lead: SubmitLead, now: dt.datetime, once_per: str | None = None) -> None:
         """Enqueue the form's answers once per channel (and once per `once_per`); workers send each."""

@@ -8,7 +8,8 @@ import datetime as dt
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery.email import Lead, lead_text
+from bot.delivery.email import lead_text
+from bot.engine.lead import Lead
 from bot.logs import telegram_error
 from bot.storage.outbox import MAX_ERROR_SUMMARY, OutboxItem
 

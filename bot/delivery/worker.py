@@ -32,7 +32,7 @@ class Channel(Protocol):
 
     @property
     def name(self) -> str:
-        """The outbox's name for the channel ("email", "telegram")."""
+        """The name the outbox keeps the channel's copies under ("email", "telegram"; 1-16 characters)."""
 
     async def send(self, item: OutboxItem) -> None:
         """Deliver one lead; returns once the channel has accepted it, raises when it has not."""

@@ -91,8 +91,3 @@ def check_answer(field: Field, text: str) -> tuple[str, Problem | None]:
     if field == "contact" and not (_EMAIL.match(value) or _PHONE.match(value)):
         return value, "contact"
     return value, None
-
-
-def is_email(contact: str) -> bool:
-    """True when the contact given is an e-mail address (it becomes the e-mail's Reply-To)."""
-    return bool(_EMAIL.match(contact))

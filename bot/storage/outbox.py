@@ -31,14 +31,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from bot.delivery.email import Lead
+from bot.engine.lead import Lead
 from bot.storage.database import erase_deleted
 from bot.storage.tables import LEAD_OUTBOX_TABLE
 
 DEFAULT_LEASE = dt.timedelta(minutes=5)
 MAX_ERROR_SUMMARY = 120  # the column's length
+MAX_CHANNEL_NAME = 16  # the column's length
 LEAD_FIELDS = ("organisation", "actor_kind", "size", "contact_person", "contact", "message", "lang")
-CHANNELS = frozenset({"email", "telegram"})
 # What a delivered lead's answers become: its row stays (for its id) without them.
 BLANK: dict[str, str | None] = {
     "organisation": "",
@@ -81,11 +81,6 @@ class LeadOutbox:
         self.lease = lease
         """How long a claimed lead is left to its claimant before it is due again."""
 
-    async def enqueue(self, lead: Lead, now: dt.datetime, channel: str = "email") -> str:
-        """Store the lead for one channel, due at once; return its id."""
-        [lead_id] = await self.enqueue_each(lead, now, [channel])
-        return lead_id
-
     async def enqueue_each(
         self, lead: Lead, now: dt.datetime, channels: Sequence[str], *, once_per: str | None = None
     ) -> list[str]:
@@ -96,10 +91,10 @@ class LeadOutbox:
         """
         if not channels:
             raise ValueError("a lead needs at least one channel")
-        unknown = set(channels) - CHANNELS
-        if unknown:
-            # A copy for a channel no worker serves would wait forever, so refuse it before storing.
-            raise ValueError(f"unknown channels {sorted(unknown)}; known: {sorted(CHANNELS)}")
+        # The delivery side names its channels; the outbox only keeps each copy under the name.
+        unfit = sorted(name for name in set(channels) if not 0 < len(name) <= MAX_CHANNEL_NAME)
+        if unfit:
+            raise ValueError(f"channel names must be 1-{MAX_CHANNEL_NAME} characters, not {unfit}")
         now = _utc(now)
         fields = {name: getattr(lead, name) for name in LEAD_FIELDS}
         rows = [
@@ -166,13 +161,6 @@ class LeadOutbox:
                 .where(t.c.id == lead_id, t.c.delivered_at.is_(None))
                 .values(last_error=error_summary[:MAX_ERROR_SUMMARY], next_attempt_at=_utc(next_attempt_at))
             )
-
-    async def purge_delivered(self, older_than: dt.datetime) -> int:
-        """Delete leads delivered before `older_than`; return how many. Undelivered leads stay."""
-        t = self._table
-        async with self._engine.begin() as conn:
-            result = await conn.execute(delete(t).where(t.c.delivered_at < _utc(older_than)))
-        return result.rowcount or 0
 
     async def expire(
         self, now: dt.datetime, keep_delivered: dt.timedelta, keep_undelivered: dt.timedelta

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from bot.staff_words import say
 log = logging.getLogger(__name__)
 MIN_KEY_LENGTH = 32
 NONCE_BYTES = 12  # AES-GCM's standard nonce; random per seal
+CHAT_DOMAIN = "chat"  # chat ids' keys are HMAC("chat:<id>"); no session domain may be it
+_DOMAIN = re.compile(r"[a-z]+")
 
 
 class Pseudonymizer:
@@ -39,7 +42,7 @@ class Pseudonymizer:
 
     def chat_key(self, chat_id: int) -> str:
         """The storage key of a chat (64 hex characters)."""
-        return hmac.new(self._key, f"chat:{chat_id}".encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._key, f"{CHAT_DOMAIN}:{chat_id}".encode(), hashlib.sha256).hexdigest()
 
     def seal(self, chat_id: int, chat_key: str) -> str:
         """The chat id encrypted (AES-GCM) for the row `chat_key` alone: only the key opens it."""
@@ -56,18 +59,30 @@ class Pseudonymizer:
         except (InvalidTag, ValueError):
             return None
 
-    def web_chat_key(self, session: str) -> str:
-        """The storage key of a web chat: its own domain ("web:"), so it never equals a Telegram chat's."""
-        return hmac.new(self._key, f"web:{session}".encode(), hashlib.sha256).hexdigest()
+    def session_key(self, domain: str, session: str) -> str:
+        """The storage key of a conversation its adapter knows by a session id, within `domain`.
 
-    def web_turn_id(self, session: str, turn: str) -> int:
-        """A web message's number among handled updates: negative, so it never meets Telegram's.
+        The adapter's own domain (a lowercase word) keeps the key from ever equalling a chat id's or
+        another adapter's; it is part of every stored key, so an adapter never changes it.
+        """
+        return hmac.new(self._key, f"{_domain(domain)}:{session}".encode(), hashlib.sha256).hexdigest()
+
+    def session_turn_id(self, domain: str, session: str, turn: str) -> int:
+        """A session's message's number among handled updates: negative, so it never meets Telegram's.
 
         Telegram's update ids are positive; these are 63 keyed bits below zero, so a resent
         message (the same session and turn) is known as the same update, and says nothing itself.
         """
-        digest = hmac.new(self._key, f"web-turn:{session}:{turn}".encode(), hashlib.sha256).digest()
+        message = f"{_domain(domain)}-turn:{session}:{turn}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return -1 - (int.from_bytes(digest[:8], "big") >> 1)
+
+
+def _domain(domain: str) -> str:
+    """`domain` when an adapter may key its sessions in it; ValueError when not."""
+    if not _DOMAIN.fullmatch(domain) or domain == CHAT_DOMAIN:
+        raise ValueError(f"a session's domain is a lowercase word other than {CHAT_DOMAIN!r}, not {domain!r}")
+    return domain
 
 
 def read_key_file(key_file: Path, database_file: Path | None) -> str:

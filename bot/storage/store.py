@@ -86,7 +86,7 @@ class ChatStore(Protocol):
         """Delete what has outlived `rules`: unused chats, old message ids, unfinished forms' answers."""
 
     async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str | None]]:
-        """(key, sealed chat id, None for a web conversation) of the chats whose auto-delete time has come."""
+        """(key, sealed chat id or None when there is none) of the chats whose auto-delete time has come."""
 
     async def take_due(self, key: str, now: dt.datetime) -> StoredChat | None:
         """Delete the chat if its auto-delete time has come, and return what it held; else None."""
@@ -170,7 +170,7 @@ class SqlChatStore:
 
     async def due_auto_deletions(self, now: dt.datetime) -> list[tuple[str, str | None]]:
         """The chats whose auto-delete time has come (by its index), each with its sealed Telegram
-        chat id; None for a web conversation, which has nothing on Telegram to delete."""
+        chat id; None for a conversation kept without one (nothing on Telegram to delete)."""
         t = self._table
         query = select(t.c.key, t.c.auto_delete_chat).where(t.c.auto_delete_at <= now)
         async with self._engine.connect() as conn:

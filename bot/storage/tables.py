@@ -53,8 +53,8 @@ class LeadOutboxRow(SQLModel, table=True):
 
     # A uuid4, also the local part of the e-mail's Message-ID, so a resend is recognisable.
     id: str = Field(primary_key=True, max_length=36)
-    # Where this copy of the lead goes: "email" or "telegram" (one row per configured channel).
-    # The server default covers the rows stored before there was a second channel.
+    # Where this copy of the lead goes: the name its channel has on the delivery side (one row per
+    # configured channel). The server default covers the rows stored before there was a second one.
     channel: str = Field(
         default="email", sa_column=Column(String(16), nullable=False, server_default="email")
     )

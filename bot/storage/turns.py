@@ -3,7 +3,7 @@
 Two implementations behind one small interface:
 
 - `StoreTurns` for the single process on SQLite: the process already handles a chat's updates one
-  at a time (ChatOrder in bot.telegram.answering), so a turn is load, then save; the progress of
+  at a time (its adapter orders them), so a turn is load, then save; the progress of
   recent updates is kept in memory, so a redelivery to this process is answered once.
 - `LockedTurns` for replicas on PostgreSQL (`bot.storage.grouped_turns` shares round trips between
   chats, and leaves a chat another replica holds to this): a per-chat advisory lock makes replicas

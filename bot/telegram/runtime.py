@@ -120,7 +120,7 @@ async def running_bot(
 
         channels = lead_channels(settings, bot, str(scripts.engine.scripts.facts.values["contact.email"]))
         outbox = LeadOutbox(database) if channels else None
-        leads = None if outbox is None else OutboxLeads(outbox, [channel.name for channel in channels])
+        leads = None if outbox is None else OutboxLeads(outbox, channels)
         pseudonyms = Pseudonymizer(settings.chat_key)
         stats = StatsRecorder.for_database(database, lambda: retention().stats.days)
         parts.push_async_callback(stats.close)  # closed after the updates in flight: their counts are kept

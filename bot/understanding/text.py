@@ -74,8 +74,6 @@ def stem_english(word: str) -> str:
     return str(_english.stemWord(word))
 
 
-STEMMERS = {"norwegian": stem, "english": stem_english}
-
 # wordfreq's small lists hold every word seen at least once per million words (Zipf 3) in Bokmål
 # (which holds most Nynorsk forms too) and in English; the cut-off keeps typos out.
 EVERYDAY_FREQUENCY = 1e-6

@@ -1,12 +1,12 @@
 """One web chat message in one conversation: the same turn path as a Telegram update, minus Telegram.
 
 A web conversation is stored like a Telegram chat, under a keyed pseudonym of the page's random
-session id (`Pseudonymizer.web_chat_key`), and each message the page sends carries a turn id of the
-page's choosing, so the turn is exactly once (`ChatTurns`, with `Pseudonymizer.web_turn_id` as the
-update id): a message sent again after a lost connection is not answered twice. The answer of a
-recent turn is kept in this process's memory only (never in the database), and for at most
-`ANSWER_KEPT_FOR`, so that resend gets it again; on another replica, once forgotten, or later, the
-resend gets no answer rather than a second one.
+session id (`Pseudonymizer.session_key` in WEB_DOMAIN), and each message the page sends carries a
+turn id of the page's choosing, so the turn is exactly once (`ChatTurns`, with
+`Pseudonymizer.session_turn_id` as the update id): a message sent again after a lost connection is
+not answered twice. The answer of a recent turn is kept in this process's memory only (never in
+the database), and for at most `ANSWER_KEPT_FOR`, so that resend gets it again; on another replica,
+once forgotten, or later, the resend gets no answer rather than a second one.
 
 A conversation that chose to be deleted by itself keeps the time on its row as a Telegram chat does
 (with no Telegram chat id beside it): the auto-delete job takes the row then, and the page, told the
@@ -31,6 +31,8 @@ from bot.storage.turns import ChatTurns
 from bot.telegram.conversations import LeadInbox
 
 log = logging.getLogger(__name__)
+# The pseudonyms' domain of web conversations: part of every stored one's key, so never changed.
+WEB_DOMAIN = "web"
 REMEMBERED_ANSWERS = 2_000  # recent answers a resent message can get again (memory only)…
 # …and for this long: a resend comes within seconds, and no answer outlives the shortest auto-delete.
 ANSWER_KEPT_FOR = dt.timedelta(minutes=10)
@@ -81,13 +83,13 @@ class WebConversations:
 
     def chat_number(self, session: str) -> int:
         """A number for the conversation in memory (flood buckets, ordering), from its pseudonym."""
-        return int(self._pseudonyms.web_chat_key(session)[:15], 16)
+        return int(self._pseudonyms.session_key(WEB_DOMAIN, session)[:15], 16)
 
     async def answer(self, session: str, turn_id: str, event: Event, lang: str) -> WebAnswer:
         """Answer one message; `lang` (the browser's) chooses the language of a new conversation."""
         engine = self._engine()
-        key = self._pseudonyms.web_chat_key(session)
-        update_id = self._pseudonyms.web_turn_id(session, turn_id)
+        key = self._pseudonyms.session_key(WEB_DOMAIN, session)
+        update_id = self._pseudonyms.session_turn_id(WEB_DOMAIN, session, turn_id)
         chosen: int | None = None
         async with self._turns.turn(key, update_id) as turn:
             if turn.done:

@@ -11,11 +11,11 @@ import statistics
 import time
 from pathlib import Path
 
-from bot.content.loader import load_or_raise
+from bot.content.loader import load_scripts
 from bot.engine.engine import Engine
 from bot.engine.model import ChatState, FreeText
 from bot.i18n import Catalogs
-from bot.understanding.evaluation import load_examples
+from bot.staff.evaluation import load_examples
 from tests.conftest import DIALOGUES, LOCALES
 
 ROUNDS = 5
@@ -25,8 +25,10 @@ def main() -> None:
     """Print build time, and per-message routing and whole-engine times."""
     catalogs = Catalogs.load(LOCALES)
     started = time.perf_counter()
-    scripts = load_or_raise(DIALOGUES, catalogs)
+    scripts = load_scripts(DIALOGUES, catalogs).scripts
     loaded = time.perf_counter()
+    if scripts is None:
+        raise SystemExit("the shipped scripts do not load; run `balansebot check`")
     engine = Engine(scripts, catalogs)
     built = time.perf_counter()
     texts = [e.text for e in load_examples(Path(__file__).parents[1] / "understanding" / "labelled.yaml")]

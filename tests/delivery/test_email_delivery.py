@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.email import EmailChannel, Lead, SmtpConfig, build_message
+from bot.delivery.email import EmailChannel, SmtpConfig, build_message
 from bot.delivery.worker import FIRST_DELAY, MAX_DELAY, backoff, deliver_due, run_forever
+from bot.engine.lead import Lead
 from bot.storage.database import create_engine
 from bot.storage.outbox import LeadOutbox
+from tests.support.outbox import enqueue
 from tests.support.smtp import WAIT, SmtpServer
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
@@ -91,7 +93,7 @@ def utc(moment: dt.datetime) -> dt.datetime:
 
 
 async def test_the_email_reads_right_after_a_real_smtp_hop(outbox: LeadOutbox, server: SmtpServer) -> None:
-    lead_id = await outbox.enqueue(LEAD, NOW)
+    lead_id = await enqueue(outbox, LEAD, NOW)
     report = await deliver_due(outbox, email_to(server.port), NOW)
     assert (report.delivered, report.retrying, report.rejected) == (1, 0, 0)
     [message] = server.recorder.parsed()
@@ -161,7 +163,7 @@ def test_reply_to_only_for_addresses_any_server_takes(contact: str, reply_to: st
 async def test_smtp_down_then_up_delivers_exactly_once(outbox: LeadOutbox) -> None:
     down = SmtpServer(free_port())  # nothing listens yet: connections are refused
     channel = email_to(down.port)
-    lead_id = await outbox.enqueue(LEAD, NOW)
+    lead_id = await enqueue(outbox, LEAD, NOW)
     report = await deliver_due(outbox, channel, NOW)
     assert (report.delivered, report.retrying) == (0, 1)
     row = await stored(outbox, lead_id)
@@ -183,7 +185,7 @@ async def test_smtp_down_then_up_delivers_exactly_once(outbox: LeadOutbox) -> No
 
 async def test_greylisted_451_then_accepted_is_delivered_once(outbox: LeadOutbox, server: SmtpServer) -> None:
     channel = email_to(server.port)
-    lead_id = await outbox.enqueue(LEAD, NOW)
+    lead_id = await enqueue(outbox, LEAD, NOW)
     server.recorder.refusal = "451 4.7.1 Greylisted, please try again"
     later = NOW
     for attempt in (1, 2, 3):
@@ -203,7 +205,7 @@ async def test_a_permanent_refusal_keeps_the_lead_and_logs_no_personal_data(
     outbox: LeadOutbox, server: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     channel = email_to(server.port)
-    lead_id = await outbox.enqueue(LEAD, NOW)
+    lead_id = await enqueue(outbox, LEAD, NOW)
     server.recorder.refusal = "550 5.1.1 Mailbox unavailable"
     with caplog.at_level(logging.INFO):
         report = await deliver_due(outbox, channel, NOW)
@@ -224,7 +226,7 @@ async def test_a_lead_left_by_a_stopped_bot_is_delivered_after_restart(
     database_url: str, server: SmtpServer
 ) -> None:
     before = create_engine(database_url)
-    lead_id = await LeadOutbox(before).enqueue(LEAD, NOW)
+    lead_id = await enqueue(LeadOutbox(before), LEAD, NOW)
     await before.dispose()
     after = create_engine(database_url)
     try:
@@ -239,10 +241,10 @@ async def test_a_server_restart_on_the_same_port_loses_nothing(
     outbox: LeadOutbox, server: SmtpServer
 ) -> None:
     channel = email_to(server.port)
-    first = await outbox.enqueue(LEAD, NOW)
+    first = await enqueue(outbox, LEAD, NOW)
     assert (await deliver_due(outbox, channel, NOW)).delivered == 1
     server.stop()
-    second = await outbox.enqueue(LEAD, NOW + dt.timedelta(minutes=1))
+    second = await enqueue(outbox, LEAD, NOW + dt.timedelta(minutes=1))
     assert (await deliver_due(outbox, channel, NOW + dt.timedelta(minutes=1))).retrying == 1
     server.start()
     assert (await deliver_due(outbox, channel, NOW + dt.timedelta(minutes=2))).delivered == 1
@@ -266,7 +268,7 @@ async def test_two_replicas_delivering_at_once_never_send_a_lead_twice(
     engines = [create_engine(database_url), create_engine(database_url)]
     try:
         replicas = [LeadOutbox(engine) for engine in engines]
-        ids = {await replicas[0].enqueue(LEAD, NOW + dt.timedelta(seconds=n)) for n in range(20)}
+        ids = {await enqueue(replicas[0], LEAD, NOW + dt.timedelta(seconds=n)) for n in range(20)}
         for round_number in range(10):
             now = NOW + dt.timedelta(minutes=1, seconds=round_number)
             await asyncio.gather(*(deliver_due(replica, channel, now, limit=3) for replica in replicas))
@@ -282,7 +284,7 @@ async def test_two_replicas_delivering_at_once_never_send_a_lead_twice(
 async def test_run_forever_survives_a_failed_round_and_stops_when_cancelled(
     outbox: LeadOutbox, server: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await outbox.enqueue(LEAD, NOW)
+    await enqueue(outbox, LEAD, NOW)
     calls = 0
 
     def clock() -> dt.datetime:

@@ -15,12 +15,13 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import inspect, select, text
 from sqlmodel import SQLModel
 
-from bot.delivery.email import Lead
+from bot.engine.lead import Lead
 from bot.storage import migrate
 from bot.storage.database import create_engine, sync_url
 from bot.storage.outbox import LeadOutbox
 from bot.storage.tables import LEAD_OUTBOX_TABLE
 from tests.databases import fresh_database, query, raw_database_bytes
+from tests.support.outbox import enqueue
 
 NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=5)
@@ -56,7 +57,7 @@ def lead(number: int) -> Lead:
 
 
 async def test_an_enqueued_lead_comes_back_whole_and_aware(outbox: LeadOutbox) -> None:
-    lead_id = await outbox.enqueue(LEAD, NOW)
+    lead_id = await enqueue(outbox, LEAD, NOW)
     assert await outbox.depth() == 1
     [item] = await outbox.due(NOW, 10, "email")
     assert (item.id, item.lead, item.created_at, item.attempts, item.last_error) == (
@@ -70,7 +71,7 @@ async def test_an_enqueued_lead_comes_back_whole_and_aware(outbox: LeadOutbox) -
 
 
 async def test_due_is_oldest_first_limited_and_not_early(outbox: LeadOutbox) -> None:
-    ids = [await outbox.enqueue(lead(n), NOW + dt.timedelta(seconds=n)) for n in range(4)]
+    ids = [await enqueue(outbox, lead(n), NOW + dt.timedelta(seconds=n)) for n in range(4)]
     assert await outbox.due(NOW - dt.timedelta(seconds=1), 10, "email") == []
     assert [item.id for item in await outbox.due(NOW + dt.timedelta(minutes=1), 3, "email")] == ids[:3]
     assert [item.id for item in await outbox.due(NOW + dt.timedelta(minutes=1), 3, "email")] == ids[3:]
@@ -78,7 +79,7 @@ async def test_due_is_oldest_first_limited_and_not_early(outbox: LeadOutbox) -> 
 
 async def test_a_claimed_lead_is_left_alone_for_the_lease_then_due_again(outbox: LeadOutbox) -> None:
     """What happens to a lead whose sender died mid-send: it waits out the lease, then goes again."""
-    lead_id = await outbox.enqueue(LEAD, NOW)
+    lead_id = await enqueue(outbox, LEAD, NOW)
     assert len(await outbox.due(NOW, 10, "email")) == 1
     assert await outbox.due(NOW + LEASE - dt.timedelta(seconds=1), 10, "email") == []
     [again] = await outbox.due(NOW + LEASE, 10, "email")
@@ -86,7 +87,7 @@ async def test_a_claimed_lead_is_left_alone_for_the_lease_then_due_again(outbox:
 
 
 async def test_a_failure_is_recorded_and_retried_at_the_given_time(outbox: LeadOutbox) -> None:
-    lead_id = await outbox.enqueue(LEAD, NOW)
+    lead_id = await enqueue(outbox, LEAD, NOW)
     await outbox.due(NOW, 10, "email")
     retry_at = NOW + dt.timedelta(seconds=30)
     await outbox.mark_failed(lead_id, NOW, "SMTPRecipientsRefused 451", retry_at)
@@ -98,8 +99,8 @@ async def test_a_failure_is_recorded_and_retried_at_the_given_time(outbox: LeadO
 
 
 async def test_a_delivered_lead_is_never_due_and_not_counted(outbox: LeadOutbox) -> None:
-    delivered = await outbox.enqueue(LEAD, NOW)
-    waiting = await outbox.enqueue(lead(1), NOW)
+    delivered = await enqueue(outbox, LEAD, NOW)
+    waiting = await enqueue(outbox, lead(1), NOW)
     await outbox.due(NOW, 10, "email")
     await outbox.mark_delivered(delivered, NOW)
     assert await outbox.depth() == 1
@@ -108,24 +109,10 @@ async def test_a_delivered_lead_is_never_due_and_not_counted(outbox: LeadOutbox)
     assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=1), 10, "email")] == [waiting]
 
 
-async def test_purge_deletes_only_leads_delivered_before_the_cutoff(outbox: LeadOutbox) -> None:
-    old = await outbox.enqueue(LEAD, NOW)
-    recent = await outbox.enqueue(lead(1), NOW)
-    never = await outbox.enqueue(lead(2), NOW - dt.timedelta(days=365))
-    await outbox.due(NOW, 10, "email")
-    await outbox.mark_delivered(old, NOW)
-    await outbox.mark_delivered(recent, NOW + dt.timedelta(days=6))
-    assert await outbox.purge_delivered(NOW + dt.timedelta(days=7) - dt.timedelta(days=1)) == 1
-    assert await outbox.purge_delivered(NOW + dt.timedelta(days=7) - dt.timedelta(days=1)) == 0
-    assert await outbox.depth() == 1
-    assert [item.id for item in await outbox.due(NOW + dt.timedelta(days=30), 10, "email")] == [never]
-    assert await outbox.purge_delivered(NOW + dt.timedelta(days=30)) == 1
-
-
 async def test_a_delivered_lead_keeps_its_id_and_nothing_anyone_typed(
     outbox: LeadOutbox, database_url: str
 ) -> None:
-    delivered = await outbox.enqueue(LEAD, NOW)
+    delivered = await enqueue(outbox, LEAD, NOW)
     await outbox.due(NOW, 10, "email")
     await outbox.mark_delivered(delivered, NOW)
     rows = query(
@@ -152,12 +139,12 @@ async def test_a_delivered_lead_keeps_its_id_and_nothing_anyone_typed(
 
 async def test_expiry_bounds_the_life_of_delivered_and_undelivered_leads(outbox: LeadOutbox) -> None:
     keep_delivered, keep_undelivered = dt.timedelta(days=30), dt.timedelta(days=7)
-    delivered = await outbox.enqueue(LEAD, NOW - dt.timedelta(days=40))
+    delivered = await enqueue(outbox, LEAD, NOW - dt.timedelta(days=40))
     await outbox.due(NOW - dt.timedelta(days=40), 10, "email")
     await outbox.mark_delivered(delivered, NOW - dt.timedelta(days=31))
-    lost = await outbox.enqueue(lead(1), NOW - dt.timedelta(days=8), "telegram")  # a channel since removed
-    waiting = await outbox.enqueue(lead(2), NOW - dt.timedelta(days=2))
-    fresh = await outbox.enqueue(lead(3), NOW - dt.timedelta(hours=1))
+    lost = await enqueue(outbox, lead(1), NOW - dt.timedelta(days=8), "telegram")  # a channel since removed
+    waiting = await enqueue(outbox, lead(2), NOW - dt.timedelta(days=2))
+    fresh = await enqueue(outbox, lead(3), NOW - dt.timedelta(hours=1))
     overdue = await outbox.overdue_by_channel(NOW - dt.timedelta(days=1))
     assert overdue == {"email": 1, "telegram": 1}
     expiry = await outbox.expire(NOW, keep_delivered, keep_undelivered)
@@ -171,7 +158,7 @@ async def test_expiry_bounds_the_life_of_delivered_and_undelivered_leads(outbox:
 
 async def test_leads_survive_a_restart(database_url: str) -> None:
     first = create_engine(database_url)
-    lead_id = await LeadOutbox(first).enqueue(LEAD, NOW)
+    lead_id = await enqueue(LeadOutbox(first), LEAD, NOW)
     await first.dispose()
     second = create_engine(database_url)
     try:
@@ -194,11 +181,15 @@ async def test_each_channel_claims_only_its_own_copy_of_a_lead(outbox: LeadOutbo
     assert await outbox.due(NOW + dt.timedelta(days=1), 10, "email") == []
 
 
-async def test_a_lead_for_no_or_an_unknown_channel_is_refused_and_not_stored(outbox: LeadOutbox) -> None:
-    with pytest.raises(ValueError, match="unknown channels"):
-        await outbox.enqueue_each(LEAD, NOW, ["email", "sms"])
+async def test_a_lead_for_no_channel_or_an_overlong_name_is_refused_and_not_stored(
+    outbox: LeadOutbox,
+) -> None:
     with pytest.raises(ValueError, match="at least one channel"):
         await outbox.enqueue_each(LEAD, NOW, [])
+    with pytest.raises(ValueError, match="1-16 characters"):
+        await outbox.enqueue_each(LEAD, NOW, ["email", "x" * 17])
+    with pytest.raises(ValueError, match="1-16 characters"):
+        await outbox.enqueue_each(LEAD, NOW, [""])
     assert await outbox.depth() == 0
 
 
@@ -240,12 +231,12 @@ async def test_leads_stored_before_there_were_channels_are_emailed(kind: str, tm
 
 async def test_naive_datetimes_are_refused(outbox: LeadOutbox) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        await outbox.enqueue(LEAD, NOW.replace(tzinfo=None))
+        await enqueue(outbox, LEAD, NOW.replace(tzinfo=None))
 
 
 async def test_other_time_zones_are_stored_as_utc(outbox: LeadOutbox) -> None:
     oslo = dt.timezone(dt.timedelta(hours=1))
-    await outbox.enqueue(LEAD, NOW.astimezone(oslo))
+    await enqueue(outbox, LEAD, NOW.astimezone(oslo))
     assert await outbox.due(NOW - dt.timedelta(seconds=1), 10, "email") == []
     [item] = await outbox.due(NOW, 10, "email")
     assert item.created_at == NOW
@@ -296,7 +287,7 @@ async def test_replicas_claiming_at_once_never_share_a_lead(database_url: str) -
     engines = [create_engine(database_url) for _ in range(4)]
     try:
         outboxes = [LeadOutbox(engine, lease=LEASE) for engine in engines]
-        ids = {await outboxes[0].enqueue(lead(n), NOW) for n in range(60)}
+        ids = {await enqueue(outboxes[0], lead(n), NOW) for n in range(60)}
         claims = await asyncio.gather(*(outbox.due(NOW, 7, "email") for outbox in outboxes * 3))
         claimed = [item.id for claim in claims for item in claim]
         # Skipping rows another replica holds may leave a claim short; whatever is left is still due.

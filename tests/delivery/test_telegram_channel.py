@@ -14,16 +14,18 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery.email import EmailChannel, Lead, SmtpConfig
+from bot.delivery.email import EmailChannel, SmtpConfig
 from bot.delivery.leads import OutboxLeads
 from bot.delivery.telegram_chat import MAX_MESSAGE_LENGTH, TelegramChannel, staff_message
 from bot.delivery.worker import FIRST_DELAY, MAX_DELAY, deliver_due, run_forever
 from bot.engine.form import InterestForm
+from bot.engine.lead import Lead
 from bot.engine.model import SubmitLead
 from bot.storage.database import create_engine
 from bot.storage.outbox import LeadOutbox
 from bot.telegram.transport import AiohttpRequest
 from tests.support.fake_bot_api import FakeBotApi, FakeChat
+from tests.support.outbox import enqueue
 from tests.support.smtp import WAIT, SmtpServer
 from tests.telegram.serving import free_port
 
@@ -97,7 +99,7 @@ def smtp_config(port: int) -> SmtpConfig:
 async def test_a_lead_arrives_once_in_the_staff_group_with_its_input_literal(
     fake: FakeBotApi, bot: Bot, staff: FakeChat, outbox: LeadOutbox
 ) -> None:
-    lead_id = await outbox.enqueue(LEAD, NOW, "telegram")
+    lead_id = await enqueue(outbox, LEAD, NOW, "telegram")
     channel = TelegramChannel(bot, staff.id)
     report = await deliver_due(outbox, channel, NOW)
     assert (report.delivered, report.retrying, report.rejected) == (1, 0, 0)
@@ -127,7 +129,7 @@ async def test_a_lead_arrives_once_in_the_staff_group_with_its_input_literal(
 async def test_a_502_then_success_is_delivered_once(
     fake: FakeBotApi, bot: Bot, staff: FakeChat, outbox: LeadOutbox
 ) -> None:
-    lead_id = await outbox.enqueue(LEAD, NOW, "telegram")
+    lead_id = await enqueue(outbox, LEAD, NOW, "telegram")
     channel = TelegramChannel(bot, staff.id)
     fake.server_error("sendMessage", 502)
     assert (await deliver_due(outbox, channel, NOW)).retrying == 1
@@ -171,7 +173,7 @@ async def test_a_chat_the_bot_cannot_post_to_is_retried_hourly_and_logged_withou
     problem: Callable[[FakeBotApi, FakeChat], tuple[int, str, Callable[[], object]]],
 ) -> None:
     chat_id, summary, fix = problem(fake, staff)
-    lead_id = await outbox.enqueue(LEAD, NOW, "telegram")
+    lead_id = await enqueue(outbox, LEAD, NOW, "telegram")
     with caplog.at_level(logging.INFO):
         report = await deliver_due(outbox, TelegramChannel(bot, chat_id), NOW)
     assert report.rejected == 1
@@ -223,7 +225,7 @@ async def test_a_long_message_is_shortened_to_fit_one_telegram_message(
 ) -> None:
     # 🎭 is two UTF-16 code units, as Telegram counts: the cut must not split one.
     long = dataclasses.replace(LEAD, message="Hei! " + "🎭" * 3000)
-    lead_id = await outbox.enqueue(long, NOW, "telegram")
+    lead_id = await enqueue(outbox, long, NOW, "telegram")
     assert (await deliver_due(outbox, TelegramChannel(bot, staff.id), NOW)).delivered == 1
     [message] = fake.bot_messages(staff)
     text = message.text or ""
@@ -249,10 +251,6 @@ async def test_each_channel_gets_the_lead_once_and_a_hanging_mail_server_holds_n
         ("contact_person", "Kari Ærlig"),
         ("contact", "kari@kulturhuset.no"),
     )
-    leads = OutboxLeads(outbox, ["email", "telegram"])
-    await leads.submit(SubmitLead(form=InterestForm(step="summary", answers=answers), lang="nb"), NOW)
-    assert await outbox.depth() == 2
-
     # A mail server that accepts the connection and never says a word: the e-mail hangs.
     release = asyncio.Event()
 
@@ -263,6 +261,9 @@ async def test_each_channel_gets_the_lead_once_and_a_hanging_mail_server_holds_n
     hanging = await asyncio.start_server(silent, "127.0.0.1", 0)
     hanging_port = hanging.sockets[0].getsockname()[1]
     channels = [EmailChannel(smtp_config(hanging_port)), TelegramChannel(bot, staff.id)]
+    leads = OutboxLeads(outbox, channels)
+    await leads.submit(SubmitLead(form=InterestForm(step="summary", answers=answers), lang="nb"), NOW)
+    assert await outbox.depth() == 2
     loop = asyncio.create_task(run_forever(outbox, channels, 0.05, lambda: NOW))
     try:
         [posted] = await fake.wait_for_bot_messages(staff, 1, within=WAIT)

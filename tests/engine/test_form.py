@@ -270,7 +270,6 @@ def test_the_settings_say_which_channels(
         monkeypatch.setenv(name, value)
     settings = ServeSettings(_env_file=None)  # type: ignore[call-arg]
     assert settings.lead_channels == channels
-    assert settings.delivers_leads is bool(channels)
 
 
 def send_form(chat: Chat, when: dt.datetime) -> Outcome:

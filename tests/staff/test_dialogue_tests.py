@@ -14,18 +14,9 @@ from bot.content.problems import Problem
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine
 from bot.i18n import Catalogs
-from bot.staff.dialogue_tests import (
-    DEFAULT_TIME,
-    OSLO,
-    TESTS_FOLDER,
-    Conversation,
-    Failure,
-    check_and_run,
-    conversation_problems,
-    find_test_files,
-    read_conversations,
-    run_conversation,
-)
+from bot.staff.dialogue_tests.conversation import DEFAULT_TIME, OSLO, TESTS_FOLDER, Conversation, Failure
+from bot.staff.dialogue_tests.reading import conversation_problems, find_test_files, read_conversations
+from bot.staff.dialogue_tests.running import check_and_run, run_conversation
 from tests.conftest import DIALOGUES, ROOT, Reload, run_balansebot
 
 SHIPPED = DIALOGUES / TESTS_FOLDER

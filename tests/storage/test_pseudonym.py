@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from pathlib import Path
 
@@ -19,6 +21,26 @@ def test_same_chat_same_key_other_key_other_pseudonym() -> None:
     assert Pseudonymizer(b"x" * 32).chat_key(123456789) != one.chat_key(123456789)
     assert "123456789" not in one.chat_key(123456789)
     assert len(one.chat_key(-1001234567890)) == 64
+
+
+def test_a_session_is_keyed_in_its_adapters_domain_as_stored_keys_were() -> None:
+    key = b"k" * 32
+    one = Pseudonymizer(key)
+    # The derivation stored web conversations' keys and turn ids have: it must never change.
+    assert one.session_key("web", "s1") == hmac.new(key, b"web:s1", hashlib.sha256).hexdigest()
+    digest = hmac.new(key, b"web-turn:s1:t1", hashlib.sha256).digest()
+    assert one.session_turn_id("web", "s1", "t1") == -1 - (int.from_bytes(digest[:8], "big") >> 1)
+    assert one.session_key("web", "12345") != one.chat_key(12345)
+    assert one.session_key("web", "s1") != one.session_key("kiosk", "s1")
+
+
+@pytest.mark.parametrize("domain", ["chat", "", "Web", "web:x", "we b"])
+def test_a_session_domain_that_could_meet_another_keys_is_refused(domain: str) -> None:
+    one = Pseudonymizer(b"k" * 32)
+    with pytest.raises(ValueError, match="lowercase word"):
+        one.session_key(domain, "12345")
+    with pytest.raises(ValueError, match="lowercase word"):
+        one.session_turn_id(domain, "12345", "t1")
 
 
 def test_a_sealed_chat_id_opens_only_with_its_key_and_for_its_row() -> None:

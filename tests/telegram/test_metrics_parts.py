@@ -22,7 +22,7 @@ from telegram import Bot, Update, User
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import ExtBot
 
-from bot.delivery.email import Lead
+from bot.engine.lead import Lead
 from bot.live_scripts import ReloadOutcome
 from bot.logs import configure_logging
 from bot.settings import ServeSettings

@@ -19,7 +19,7 @@ from bot.content.scripts import FALLBACK
 from bot.engine.engine import Engine
 from bot.engine.model import ButtonPress, ChatState, Command, FreeText, NonText, Outcome
 from bot.i18n import Catalogs
-from bot.understanding.evaluation import Report, evaluate, load_examples
+from bot.staff.evaluation import Report, evaluate, load_examples
 
 HERE = Path(__file__).parent
 # The sets staff tune on, one list with `balansebot confusion`; labelled.yaml has its own bars.

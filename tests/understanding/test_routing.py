@@ -13,7 +13,7 @@ from bot.content.scripts import ACUTE, FALLBACK, Scripts
 from bot.engine.engine import Engine
 from bot.engine.model import ChatState, FreeText
 from bot.i18n import Catalogs
-from bot.understanding.evaluation import Report, evaluate, load_examples
+from bot.staff.evaluation import Report, evaluate, load_examples
 from tests.conftest import Reload
 
 HERE = Path(__file__).parent

@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
 from bot.storage.pseudonym import Pseudonymizer
+from bot.web.conversation import WEB_DOMAIN
 from tests.conftest import ROOT
 from tests.databases import database_bytes, query
 from tests.staff.preview_process import CHROMIUM, CHROMIUM_ARGS
@@ -152,7 +153,7 @@ def session_of(page: Page) -> str:
 
 def stored_chat(site: Site, session: str) -> list[tuple[object, ...]]:
     """The web conversation's row in the bot's database (by its pseudonym), if any."""
-    key = Pseudonymizer(PSEUDONYM_KEY.encode()).web_chat_key(session)
+    key = Pseudonymizer(PSEUDONYM_KEY.encode()).session_key(WEB_DOMAIN, session)
     return query(site.served.database_url, "SELECT node, lang FROM chat WHERE key = :key", key=key)
 
 
@@ -297,7 +298,7 @@ def test_a_chosen_auto_delete_clears_the_page_at_that_time(site: Site) -> None:
         page.get_by_role("button", name="Om én time").click()
     assert chosen.value.json()["auto_delete_seconds"] == 3600
     expect(page.locator(".message.bot")).to_have_count(3)
-    key = Pseudonymizer(PSEUDONYM_KEY.encode()).web_chat_key(session)
+    key = Pseudonymizer(PSEUDONYM_KEY.encode()).session_key(WEB_DOMAIN, session)
     [(due, sealed)] = query(
         site.served.database_url,
         "SELECT auto_delete_at, auto_delete_chat FROM chat WHERE key = :key",

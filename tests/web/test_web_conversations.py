@@ -25,7 +25,7 @@ from bot.storage.turns import ChatTurns, LockedTurns, StoreTurns
 from bot.telegram.answering import ChatOrder
 from bot.telegram.auto_delete import AutoDeleter
 from bot.telegram.conversations import Retention
-from bot.web.conversation import WebConversations
+from bot.web.conversation import WEB_DOMAIN, WebConversations
 from tests.databases import fresh_postgres
 
 KEY = b"web-conversation-tests-pseudonym-key"
@@ -75,11 +75,15 @@ async def test_a_message_sent_again_is_answered_once(
 
 def test_a_web_chat_never_shares_a_pseudonym_with_a_telegram_chat() -> None:
     pseudonyms = Pseudonymizer(KEY)
-    assert pseudonyms.web_chat_key("12345") != pseudonyms.chat_key(12345)
-    assert pseudonyms.web_chat_key(SESSION) == pseudonyms.web_chat_key(SESSION)
-    assert pseudonyms.web_turn_id(SESSION, "a") != pseudonyms.web_turn_id(SESSION, "b")
-    assert pseudonyms.web_turn_id(SESSION, "a") != pseudonyms.web_turn_id(SESSION + "x", "a")
-    assert -(2**63) <= pseudonyms.web_turn_id(SESSION, "a") < 0
+
+    def turn(session: str, turn_id: str) -> int:
+        return pseudonyms.session_turn_id(WEB_DOMAIN, session, turn_id)
+
+    assert pseudonyms.session_key(WEB_DOMAIN, "12345") != pseudonyms.chat_key(12345)
+    assert pseudonyms.session_key(WEB_DOMAIN, SESSION) == pseudonyms.session_key(WEB_DOMAIN, SESSION)
+    assert turn(SESSION, "a") != turn(SESSION, "b")
+    assert turn(SESSION, "a") != turn(SESSION + "x", "a")
+    assert -(2**63) <= turn(SESSION, "a") < 0
 
 
 async def test_the_quick_exit_erases_the_conversation(
@@ -90,7 +94,7 @@ async def test_the_quick_exit_erases_the_conversation(
     await web.answer(SESSION, "turn-0001", Command("start"), "nb")
     await web.forget(SESSION, "exit-0001")
     store = SqlChatStore(database)
-    assert await store.load(Pseudonymizer(KEY).web_chat_key(SESSION)) is None
+    assert await store.load(Pseudonymizer(KEY).session_key(WEB_DOMAIN, SESSION)) is None
     # What was remembered for a resend went too: it is answered with nothing, not the old answer.
     again = await web.answer(SESSION, "turn-0001", Command("start"), "nb")
     assert again.replayed and again.replies == ()
@@ -104,7 +108,7 @@ async def test_a_chosen_auto_delete_takes_the_web_conversation_then_and_not_befo
     clock = [now]
     web = WebConversations(lambda: engine, chat_turns, Pseudonymizer(KEY), clock=lambda: clock[0])
     store = SqlChatStore(database)
-    key = Pseudonymizer(KEY).web_chat_key(SESSION)
+    key = Pseudonymizer(KEY).session_key(WEB_DOMAIN, SESSION)
     await web.answer(SESSION, "turn-0001", FreeText("slett samtalen automatisk"), "nb")
     chosen = await web.answer(SESSION, "turn-0002", ButtonPress(callbacks.auto_delete(3600)), "nb")
     assert chosen.auto_delete_seconds == 3600, "the page is told, so it clears itself then"
@@ -145,5 +149,5 @@ async def test_turning_auto_delete_off_keeps_the_web_conversation(
     await web.answer(SESSION, "turn-0001", ButtonPress(callbacks.auto_delete(3600)), "nb")
     off = await web.answer(SESSION, "turn-0002", ButtonPress(callbacks.auto_delete(0)), "nb")
     assert off.auto_delete_seconds == 0
-    stored = await store.load(Pseudonymizer(KEY).web_chat_key(SESSION))
+    stored = await store.load(Pseudonymizer(KEY).session_key(WEB_DOMAIN, SESSION))
     assert stored is not None and stored.auto_delete_at is None
