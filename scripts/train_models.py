@@ -6,7 +6,9 @@ Only the sets staff tune on are read (bot/commands/confusion.py, TUNED_ON); the 
 unseen, so their figures stay honest. Each threshold is chosen on held-apart folds of the tuning
 sets, never on the held-out sets:
 - danger: the lowest probability at which the model's own alarms (those the rules miss) stay under
-  2 % of the messages in which nobody is in danger;
+  2 % of the messages in which nobody is in danger; and the veto, below which a weak rule cue in
+  a message the bot cannot otherwise answer gives way to the fallback: half the least probability
+  any real danger caught only by a weak rule got;
 - answer: the probability above which the model's node is right more often than the router's.
 """
 
@@ -43,6 +45,7 @@ from bot.understanding.pattern_model import (  # noqa: E402
 ACUTE = ("akutt", "akutt_selvmord")
 MIN_DF = 2  # a pattern must occur in two messages to count
 EXTRA_FALSE_ALARMS = 0.02
+VETO_MARGIN = 2.0
 DECIMALS = 4  # weights are stored rounded, and smaller ones left out (the file stays small)
 SMALLEST_WEIGHT = 0.02
 PROBES = ["han står utenfor døra mi nå", "jeg orker ikke mer", "når er telefonen åpen", "hva koster kurset"]
@@ -62,7 +65,14 @@ def held_apart(c: float, balanced: bool, texts: list[str], labels: np.ndarray) -
     return cross_val_predict(pipeline(c, balanced), texts, labels, cv=folds, method="predict_proba")
 
 
-def write(model: Pipeline, path: Path, threshold: float, trained_on: str, node_words: dict[str, str]) -> None:
+def write(
+    model: Pipeline,
+    path: Path,
+    threshold: float,
+    trained_on: str,
+    node_words: dict[str, str],
+    veto: float = 0.0,
+) -> None:
     """Round and thin the weights inside the model first, so the probes are what serving computes."""
     vectorizer, regression = model.steps[0][1], model.steps[1][1]
     vectorizer.idf_ = np.round(vectorizer.idf_, DECIMALS + 2)
@@ -78,6 +88,7 @@ def write(model: Pipeline, path: Path, threshold: float, trained_on: str, node_w
         "trained_on": trained_on,
         "node_words": node_words,
         "threshold": round(float(threshold), 2),
+        "veto": round(veto, 4),
         "classes": [str(c) for c in regression.classes_],
         "vocabulary": vocabulary,
         "idf": [float(v) for v in vectorizer.idf_],
@@ -95,7 +106,9 @@ def write(model: Pipeline, path: Path, threshold: float, trained_on: str, node_w
     print(f"wrote {path.relative_to(ROOT)}: {len(vocabulary)} patterns, {classes} classes, {size} KiB")
 
 
-def danger(texts: list[str], expect: Sequence[str], rules: np.ndarray, trained_on: str) -> None:
+def danger(
+    texts: list[str], expect: Sequence[str], rules: np.ndarray, weak_only: np.ndarray, trained_on: str
+) -> None:
     """Is someone in danger (and which acute answer)."""
     labels = np.array([e if e in ACUTE else NO_DANGER for e in expect])
     apart = held_apart(4.0, True, texts, labels)
@@ -108,8 +121,16 @@ def danger(texts: list[str], expect: Sequence[str], rules: np.ndarray, trained_o
         if ((in_danger >= t) & ~rules & safe).sum() / safe.sum() <= EXTRA_FALSE_ALARMS
     )
     caught = ((in_danger >= threshold) | rules)[~safe].mean()
-    print(f"danger: threshold {threshold:.2f}; on held-apart folds rules or model catch {caught:.1%}")
-    write(pipeline(4.0, True).fit(texts, labels), DANGER_MODEL_FILE, threshold, trained_on, {})
+    # Below half the least probability any real danger caught only by a weak rule got on the
+    # held-apart folds, a weak cue gives way to the fallback: none of those would have.
+    weak_danger = weak_only & ~safe
+    veto = float(in_danger[weak_danger].min()) / VETO_MARGIN if weak_danger.any() else 0.0
+    print(
+        f"danger: threshold {threshold:.2f}; on held-apart folds rules or model catch {caught:.1%}; "
+        f"veto {veto:.3f} (the least real danger caught only by a weak rule: {veto * VETO_MARGIN:.3f})"
+    )
+    model = pipeline(4.0, True).fit(texts, labels)
+    write(model, DANGER_MODEL_FILE, threshold, trained_on, {}, veto=veto)
 
 
 def answer(
@@ -146,7 +167,9 @@ def main() -> None:
     texts = [e.text for e in examples]
     expect = [e.expect for e in examples]
     engine = engine_or_exit(None)
-    rules = np.array([engine.rules_alert(t) is not None for t in texts])
+    alerts = [engine.rules_alert(t) for t in texts]
+    rules = np.array([a is not None for a in alerts])
+    weak_only = np.array([a is not None and a.weak for a in alerts])
     router = engine.router()
     routed = []
     for text in texts:
@@ -155,7 +178,7 @@ def main() -> None:
             "" if result.close_runners_up else (result.best.node if result.best is not None else FALLBACK)
         )
     trained_on = digest_of(paths)
-    danger(texts, expect, rules, trained_on)
+    danger(texts, expect, rules, weak_only, trained_on)
     answer(texts, expect, routed, trained_on, engine.node_words())
 
 

@@ -27,6 +27,7 @@ TUNED_ON = (
     "corpus_danger5.yaml",
     "corpus_train8.yaml",
     "corpus_train9.yaml",
+    "corpus_train10.yaml",
 )
 DEFAULT_SETS = tuple(CORPUS / f for f in TUNED_ON)
 

@@ -92,7 +92,8 @@ def _answer(outcome: Outcome) -> str:
 
 def _explain(engine: Engine, lang: str, text: str) -> None:
     """The answer, the alarm that decided it (if any), the words understood and the candidates."""
-    print(_answer(_handle(engine, lang, text)))
+    outcome = _handle(engine, lang, text)
+    print(_answer(outcome))
     alert = engine.alert(text)
     if alert is not None:
         strength = say("weak") if alert.weak else say("strong")
@@ -104,6 +105,13 @@ def _explain(engine: Engine, lang: str, text: str) -> None:
                 because=", ".join(alert.because) or "-",
             )
         )
+        if alert.weak and outcome.route == "fallback":
+            print(
+                say(
+                    "the alarm gave way to the fallback, which shows 112 and the acute button: the "
+                    "danger model finds the message further from danger than any real danger it learned from"
+                )
+            )
     router = engine.router()
     learned = None if router.route(text).in_staffs_words else engine.learned_answer(text)
     if learned is not None:

@@ -276,7 +276,20 @@ class Engine:
         if alert is not None and not alert.weak:
             return self._show(state, alert.node, route="acute")
         answer = self._understood(state, text)
-        return answer if alert is None else self._acute_first(state, alert, answer)
+        if alert is None or self.taken_back(alert, answer, text):
+            return answer
+        return self._acute_first(state, alert, answer)
+
+    def taken_back(self, alert: Alert, answer: Outcome, text: str) -> bool:
+        """Whether a weak rule cue gives way to the honest fallback: the bot cannot answer the
+        message otherwise and the danger model finds it further from danger than any real danger
+        it learned from. The fallback itself shows 112 and the acute button."""
+        return (
+            alert.weak
+            and answer.route == "fallback"
+            and self._danger_model is not None
+            and self._danger_model.far_from_danger(_clip(text))
+        )
 
     def _acute_first(self, state: ChatState, alert: Alert, answer: Outcome) -> Outcome:
         """A weak danger cue: the acute help first, then the answer the message would get anyway."""

@@ -7,6 +7,9 @@ labelled tuning sets, recognise the *kind* of message. Two models are shipped:
 
 - the danger model (is someone in danger, and which acute answer): when the rules find nothing and
   it is fairly sure, the acute help comes first and the ordinary answer after it (a weak alarm);
+  when a weak rule cue stands in a message the bot cannot otherwise answer and the model finds it
+  further from danger than any real danger it learned from ("vi brukar knivar av papp i dansen"),
+  the honest fallback answers alone: it shows 112 and the acute button itself;
 - the answer model (which node answers the message): when it is fairly sure, its node is the answer,
   otherwise the router decides.
 
@@ -83,6 +86,9 @@ class PatternModel:
     intercepts: tuple[float, ...]
     threshold: float
     """The least probability that counts as "fairly sure" (chosen on held-apart folds)."""
+    veto: float
+    """Danger model: the probability of danger below which a message is "far from every danger
+    message" (0: never). Chosen on held-apart folds: half the least any real danger got there."""
     trained_on: str
     """A digest of the labelled sets it learned from (a test checks it is not stale)."""
     node_words: dict[str, str]
@@ -111,6 +117,7 @@ class PatternModel:
             },
             intercepts=tuple(float(b) for b in intercepts),
             threshold=float(str(data["threshold"])),
+            veto=float(str(data.get("veto", 0.0))),
             trained_on=str(data["trained_on"]),
             node_words={str(k): str(v) for k, v in node_words.items()}
             if isinstance(node_words, dict)
@@ -147,6 +154,10 @@ class PatternModel:
             return None
         node = max((c for c in chances if c != NO_DANGER), key=chances.__getitem__)
         return node, in_danger
+
+    def far_from_danger(self, text: str) -> bool:
+        """Whether the message is less like the danger messages than any real danger was (the veto)."""
+        return 1.0 - self.probabilities(text).get(NO_DANGER, 1.0) < self.veto
 
     def best(self, text: str) -> tuple[str, float] | None:
         """The most likely class and its probability, when it reaches the threshold."""
