@@ -105,8 +105,9 @@ def test_the_chat_command_starts_in_the_fourth_language(
 ) -> None:
     add_sami(content)
     monkeypatch.setenv("LOCALES_DIR", str(content / "locales"))
-    monkeypatch.setattr("sys.stdin", io.StringIO("/start\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("/meny\n"))
     assert main(["chat", "--no-color", "--lang", "se", "--dialogues", str(content / "dialogues")]) == 0
+    assert SAMI_MENU_TEXT in capsys.readouterr().out
     assert main(["chat", "--no-color", "--lang", "sv", "--dialogues", str(content / "dialogues")]) == 2
     assert "velg et av nb, nn, en, se" in capsys.readouterr().err  # the staff tools speak Bokmål
 
@@ -194,6 +195,13 @@ def test_the_check_speaks_norwegian_about_a_missing_catalogue(
     out = capsys.readouterr().out
     assert "dialogues/se:1: feil: språket `se` har ingen katalog med botens egne ord" in out
     assert "lag locales/se/LC_MESSAGES/balansebot.po" in out
+
+
+def test_a_press_for_a_language_without_scripts_keeps_the_chat_as_it_was(engine: Engine) -> None:
+    pressed = engine.handle(ChatState(lang="nn"), ButtonPress(callbacks.language("se")))
+    assert pressed.state.lang == "nn"
+    assert pressed.replies[0].node == MENU
+    assert pressed.replies[0].text.startswith("Den knappen er ikkje i bruk lenger.")
 
 
 def test_the_shipped_languages_are_the_shipped_folders(scripts: Scripts) -> None:
