@@ -103,14 +103,15 @@ def read_languages(path: Path, shown: Path) -> LanguageList | list[Problem]:
 
 
 def _check_entries(doc: YamlDocument, spec: LanguagesFile) -> list[Problem]:
+    """What the schema cannot say: a code or Telegram code twice, an unknown locale, `other` unlisted."""
     problems: list[Problem] = []
     claimed: dict[str, str] = {}
     for index, entry in enumerate(spec.languages):
         if entry.code in (e.code for e in spec.languages[:index]):
             problems.append(
-                Problem(
-                    doc.path,
-                    doc.line_of(("languages", index, "code")),
+                _at(
+                    doc,
+                    ("languages", index, "code"),
                     say("the language `{code}` is listed twice", code=entry.code),
                     say("keep one entry per language."),
                 )
@@ -120,9 +121,9 @@ def _check_entries(doc: YamlDocument, spec: LanguagesFile) -> list[Problem]:
             Locale.parse(entry.locale)
         except (UnknownLocaleError, ValueError):
             problems.append(
-                Problem(
-                    doc.path,
-                    doc.line_of(("languages", index, "locale")),
+                _at(
+                    doc,
+                    ("languages", index, "locale"),
                     say("babel does not know the locale `{locale}`", locale=entry.locale),
                     say("write a language and country like nb_NO or en_GB."),
                 )
@@ -132,9 +133,9 @@ def _check_entries(doc: YamlDocument, spec: LanguagesFile) -> list[Problem]:
             if owner != entry.code:
                 where = ("languages", index, "telegram", position - 1) if position else ("languages", index)
                 problems.append(
-                    Problem(
-                        doc.path,
-                        doc.line_of(where),
+                    _at(
+                        doc,
+                        where,
                         say(
                             "the Telegram code `{alias}` is claimed by both `{first}` and `{second}`",
                             alias=alias,
@@ -146,11 +147,16 @@ def _check_entries(doc: YamlDocument, spec: LanguagesFile) -> list[Problem]:
                 )
     if spec.other not in (e.code for e in spec.languages):
         problems.append(
-            Problem(
-                doc.path,
-                doc.line_of(("other",)),
+            _at(
+                doc,
+                ("other",),
                 say("`other: {code}` is not one of the languages listed", code=spec.other),
                 say("name one of the codes under `languages:`."),
             )
         )
     return problems
+
+
+def _at(doc: YamlDocument, loc: tuple[str | int, ...], message: str, hint: str) -> Problem:
+    """A problem at the line of `loc` in languages.yaml."""
+    return Problem(doc.path, doc.line_of(loc), message, hint)
