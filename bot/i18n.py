@@ -24,6 +24,8 @@ class Catalogs:
     """Compiled gettext catalogues by language code, e.g. 'nb', 'nn', 'en'."""
 
     translations: dict[str, gettext.NullTranslations] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
+    """Where each catalogue was read from (for `check`: a catalogue without scripts)."""
 
     @classmethod
     def load(cls, locales_dir: Path) -> Catalogs:
@@ -31,6 +33,7 @@ class Catalogs:
         catalogs = cls()
         for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
             catalogs.translations[po_path.parent.parent.name] = compile_po(po_path, DOMAIN)
+            catalogs.paths[po_path.parent.parent.name] = po_path
         return catalogs
 
     def get(self, lang: str) -> gettext.NullTranslations:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from bot.content.languages import LANGUAGES_FILE, Language, LanguageList, read_languages
 from bot.content.loader import LoadResult, load_scripts
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine
@@ -35,6 +37,19 @@ needs_dot = pytest.mark.skipif(
 )
 DIALOGUES = ROOT / "dialogues"
 LOCALES = ROOT / "locales"
+
+
+@functools.cache
+def shipped_languages() -> LanguageList:
+    """The shipped dialogues/languages.yaml, as the loader reads it."""
+    read = read_languages(DIALOGUES / LANGUAGES_FILE, DIALOGUES / LANGUAGES_FILE)
+    assert isinstance(read, LanguageList), read
+    return read
+
+
+def shipped(lang: str) -> Language:
+    """How the shipped languages.yaml says `lang` writes dates, times and numbers."""
+    return shipped_languages().get(lang)
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot.content.scripts import Scripts
 from bot.engine.engine import choose_language
 from bot.i18n import Catalogs, language_name
-from tests.conftest import LOCALES, ROOT
+from tests.conftest import LOCALES, ROOT, shipped_languages
 
 LANGUAGES = ("nb", "nn", "en")
 
@@ -110,14 +111,18 @@ def test_catalogues_compile_at_start_and_translate() -> None:
         ("", "nb"),
     ],
 )
-def test_language_from_telegram_language_code(code: str | None, lang: str) -> None:
-    assert choose_language(code, LANGUAGES) == lang
+def test_language_from_telegram_language_code(scripts: Scripts, code: str | None, lang: str) -> None:
+    assert choose_language(code, scripts) == lang
 
 
 def test_without_english_scripts_everyone_gets_bokmal() -> None:
-    assert choose_language("de", ("nb",)) == "nb"
+    assert shipped_languages().choose("de", ("nb",)) == "nb"
 
 
-def test_language_names_are_written_in_themselves() -> None:
-    assert [language_name(lang) for lang in LANGUAGES] == ["Norsk bokmål", "Norsk nynorsk", "English"]
+def test_the_shipped_language_names_are_written_in_themselves() -> None:
+    """languages.yaml names each language as CLDR does in that language ("Norsk nynorsk")."""
+    names = [language.name for language in shipped_languages().entries]
+    assert (
+        names == [language_name(lang) for lang in LANGUAGES] == ["Norsk bokmål", "Norsk nynorsk", "English"]
+    )
     assert re.fullmatch(r"[A-Z].*", language_name("nn"))

@@ -44,7 +44,7 @@ def run_chat(
         say("Balansebot in the terminal. Type a number to press a button, a question, or /quit to leave.")
         + "\n\n"
     )
-    state = ChatState(lang=choose_language(lang, engine.scripts.languages))
+    state = ChatState(lang=choose_language(lang, engine.scripts))
     event: Event | None = Command("start")
     choices: list[str | None] = []
     while True:

@@ -34,7 +34,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     parser.add_argument(
         "--lang",
-        choices=("nb", "nn", "en"),
         default="nb",
         help=say("language of the node titles (default nb)"),
     )

@@ -339,7 +339,7 @@ def _check_node(
             problems.append(
                 Problem(doc.path, line, say("the text shows nothing"), say("write the message text."))
             )
-    for offset, key, word in repeated_units(node.text, facts.values, lang, catalogs):
+    for offset, key, word in repeated_units(node.text, facts.values, facts.languages.get(lang), catalogs):
         shown = facts.display(key, lang, catalogs)
         problems.append(
             Problem(

@@ -13,6 +13,7 @@ from babel.dates import format_date, format_time, get_day_names
 from babel.lists import format_list
 from babel.numbers import format_decimal
 
+from bot.content.languages import Language, LanguageList
 from bot.content.models import Hours
 from bot.i18n import Catalogs
 
@@ -45,18 +46,20 @@ class Weekdays:
 
 @dataclass(frozen=True)
 class Facts:
-    """Fact values by dotted path ('hotline.phone'), plus the typed opening hours."""
+    """Fact values by dotted path ('hotline.phone'), the typed opening hours, and how each language
+    writes them (languages.yaml)."""
 
     values: Mapping[str, object]
     hotline_hours: Hours
+    languages: LanguageList
 
     def display(self, key: str, lang: str, catalogs: Catalogs) -> str:
         """The fact as text for readers of `lang` (not yet HTML-escaped)."""
         value = self.values[key]
         unit = counted_unit(key, value)
         if unit is not None and isinstance(value, int):
-            return counted(value, unit, lang, catalogs)
-        return display_value(value, lang, catalogs)
+            return counted(value, unit, self.languages.get(lang), catalogs)
+        return display_value(value, self.languages.get(lang), catalogs)
 
     def render(self, template: str, lang: str, catalogs: Catalogs, *, escape: bool = True) -> str:
         """Fill {placeholders} in a script text; facts are HTML-escaped unless `escape` is off."""
@@ -70,7 +73,7 @@ class Facts:
         return PLACEHOLDER.sub(substitute, template).replace("{{", "{").replace("}}", "}")
 
 
-def build_facts(raw: Mapping[str, Any]) -> Facts:
+def build_facts(raw: Mapping[str, Any], languages: LanguageList) -> Facts:
     """Flatten the facts file; `hotline.hours` must be valid opening hours (raises ValueError)."""
     values: dict[str, object] = {}
     _flatten({k: v for k, v in raw.items() if k != SOURCES_KEY}, (), values)
@@ -83,7 +86,7 @@ def build_facts(raw: Mapping[str, Any]) -> Facts:
     values[f"{prefix}.closes"] = hours.closes
     values[f"{prefix}.days"] = Weekdays(tuple(hours.days))
     values[f"{prefix}.extra_closed_days"] = list(hours.extra_closed_days)
-    return Facts(values, hours)
+    return Facts(values, hours, languages)
 
 
 def placeholders(template: str) -> list[tuple[int, str]]:
@@ -91,20 +94,20 @@ def placeholders(template: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group(1)) for m in PLACEHOLDER.finditer(template)]
 
 
-def display_value(value: object, lang: str, catalogs: Catalogs) -> str:
-    """Format one fact value the way `lang` writes times, weekdays, dates and lists."""
+def display_value(value: object, language: Language, catalogs: Catalogs) -> str:
+    """Format one fact value the way `language` writes times, weekdays, dates and lists."""
+    locale = language.locale
     if isinstance(value, dt.time):
-        # Norwegian writes 09.00 (Språkrådet); babel's CLDR pattern for nb is 09:00.
-        return format_time(value, "HH.mm" if lang in ("nb", "nn") else "short", locale=_locale(lang))
+        return format_time(value, language.time, locale=locale)
     if isinstance(value, dt.date):
-        return format_date(value, "long", locale=_locale(lang))
+        return format_date(value, "long", locale=locale)
     if isinstance(value, Weekdays):
         if value.days == _WORKING_WEEK:
-            return catalogs.get(lang).gettext("Monday to Friday")
-        names = get_day_names("wide", locale=_locale(lang))
-        return format_list([names[_WEEKDAY_INDEX[d]] for d in value.days], locale=_locale(lang))
+            return catalogs.get(language.code).gettext("Monday to Friday")
+        names = get_day_names("wide", locale=locale)
+        return format_list([names[_WEEKDAY_INDEX[d]] for d in value.days], locale=locale)
     if isinstance(value, list):
-        return format_list([display_value(v, lang, catalogs) for v in value], locale=_locale(lang))
+        return format_list([display_value(v, language, catalogs) for v in value], locale=locale)
     return str(value)
 
 
@@ -116,10 +119,10 @@ def counted_unit(key: str, value: object) -> str | None:
     return next((unit for suffix, unit in COUNTED_SUFFIXES if name.endswith(suffix)), None)
 
 
-def counted(number: int, unit: str, lang: str, catalogs: Catalogs) -> str:
+def counted(number: int, unit: str, language: Language, catalogs: Catalogs) -> str:
     """`number` of `unit` as running text: "én virkedag", "to virkedager", "30 dager", "one year"."""
-    translations = catalogs.get(lang)
-    shown = number_in_words(number, lang, catalogs)
+    translations = catalogs.get(language.code)
+    shown = number_in_words(number, language, catalogs)
     match unit:
         case "working_day":
             phrase = translations.ngettext("{n} working day", "{n} working days", number)
@@ -134,24 +137,24 @@ def counted(number: int, unit: str, lang: str, catalogs: Catalogs) -> str:
     return phrase.format(n=shown)
 
 
-def number_in_words(number: int, lang: str, catalogs: Catalogs) -> str:
+def number_in_words(number: int, language: Language, catalogs: Catalogs) -> str:
     """Two to twelve in words ("to", "tre" … "tolv"), other numbers in figures ("30", "1 000").
 
     Running text spells out numbers up to twelve (Språkrådet); one is part of each unit's singular
     ("én virkedag", "ett år"), where its gender is known.
     """
-    _ = catalogs.get(lang).gettext
+    _ = catalogs.get(language.code).gettext
     words = (
         _("two"), _("three"), _("four"), _("five"), _("six"), _("seven"),
         _("eight"), _("nine"), _("ten"), _("eleven"), _("twelve"),
     )  # fmt: skip
     if 2 <= number < 2 + len(words):
         return words[number - 2]
-    return format_decimal(number, locale=_locale(lang))
+    return format_decimal(number, locale=language.locale)
 
 
 def repeated_units(
-    template: str, values: Mapping[str, object], lang: str, catalogs: Catalogs
+    template: str, values: Mapping[str, object], language: Language, catalogs: Catalogs
 ) -> list[tuple[int, str, str]]:
     """(offset, key, word) where a counted fact is followed by its unit: "{privacy.retention_days} dager"."""
     found = []
@@ -161,14 +164,10 @@ def repeated_units(
         following = re.match(r"\s+([^\W\d_]+)", template[match.end() :])
         if unit is None or following is None:
             continue
-        forms = {counted(n, unit, lang, catalogs).rsplit(" ", 1)[-1].lower() for n in (1, 2)}
+        forms = {counted(n, unit, language, catalogs).rsplit(" ", 1)[-1].lower() for n in (1, 2)}
         if following.group(1).lower() in forms:
             found.append((match.start(), key, following.group(1)))
     return found
-
-
-def _locale(lang: str) -> str:
-    return {"nb": "nb_NO", "nn": "nn_NO", "en": "en_GB"}.get(lang, lang)
 
 
 def _flatten(raw: Mapping[str, Any], prefix: tuple[str, ...], out: dict[str, object]) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.content import checks
 from bot.content.facts import Facts, build_facts
+from bot.content.languages import LANGUAGES_FILE, LanguageList, read_languages
 from bot.content.models import AcuteFile, Hours, ScriptFile, WordsFile
 from bot.content.problems import Problem
 from bot.content.schema_errors import schema_problems
@@ -70,11 +71,22 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
     base = dialogues_dir.parent
     problems: list[Problem] = []
     sources: list[FactSources] = []
-    facts = _load_facts(dialogues_dir / FACTS_FILE, base, problems, sources, today or dt.date.today())
     lang_dirs = sorted(
         d
         for d in dialogues_dir.iterdir()
         if d.is_dir() and d.name not in NOT_LANGUAGES and not d.name.startswith((".", "_"))
+    )
+    read = read_languages(dialogues_dir / LANGUAGES_FILE, _shown(dialogues_dir / LANGUAGES_FILE, base))
+    if isinstance(read, list):
+        problems.extend(read)
+        # Still check the scripts, in the languages their folders name.
+        languages = LanguageList.plain(d.name for d in lang_dirs)
+    else:
+        languages = read
+        shown_file = _shown(dialogues_dir / LANGUAGES_FILE, base)
+        problems.extend(_unmatched_languages(languages, shown_file, lang_dirs, catalogs, base))
+    facts = _load_facts(
+        dialogues_dir / FACTS_FILE, base, problems, sources, today or dt.date.today(), languages
     )
     if not any(d.name == SOURCE_LANGUAGE for d in lang_dirs):
         problems.append(
@@ -91,7 +103,7 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
                 ),
             )
         )
-    files: list[Path] = [dialogues_dir / FACTS_FILE]
+    files: list[Path] = [dialogues_dir / FACTS_FILE, dialogues_dir / LANGUAGES_FILE]
     parsed: dict[str, tuple[list[LoadedFile], tuple[YamlDocument, AcuteFile] | None]] = {}
     vocabularies: dict[str, WordsFile] = {}
     incomplete: set[str] = set()
@@ -140,11 +152,11 @@ def load_scripts(dialogues_dir: Path, catalogs: Catalogs, today: dt.date | None 
     problems.sort(key=lambda p: (p.severity != "error", str(p.path), p.line))
     if facts is None or any(p.severity == "error" for p in problems):
         return LoadResult(None, problems)
-    languages = {
+    scripts = {
         lang: _render_language(lang, loaded, acute, vocabularies[lang], facts, catalogs)
         for lang, (loaded, acute) in parsed.items()
     }
-    return LoadResult(Scripts(languages, facts, script_version(files), tuple(files)), problems)
+    return LoadResult(Scripts(scripts, facts, script_version(files), tuple(files)), problems)
 
 
 def parsed_nodes(parsed: Mapping[str, tuple[list[LoadedFile], object]]) -> dict[str, list[LoadedFile]]:
@@ -157,6 +169,73 @@ def _shown(path: Path, base: Path) -> Path:
         return path.relative_to(base)
     except ValueError:
         return path
+
+
+def _unmatched_languages(
+    languages: LanguageList, shown_file: Path, lang_dirs: list[Path], catalogs: Catalogs, base: Path
+) -> list[Problem]:
+    """A language needs all three: its entry in languages.yaml, its folder and its catalogue."""
+    problems: list[Problem] = []
+    folders = {d.name: d for d in lang_dirs}
+    listed = set(languages.codes)
+    for lang, folder in folders.items():
+        shown = _shown(folder, base)
+        if lang not in listed:
+            problems.append(
+                Problem(
+                    shown,
+                    1,
+                    say("the folder `{lang}/` is not listed in languages.yaml", lang=lang),
+                    say(
+                        "add `- code: {lang}` with its name and locale to dialogues/languages.yaml, "
+                        "or remove the folder.",
+                        lang=lang,
+                    ),
+                )
+            )
+        if lang not in catalogs.translations:
+            problems.append(
+                Problem(
+                    shown,
+                    1,
+                    say("the language `{lang}` has no catalogue of the bot's own words", lang=lang),
+                    say(
+                        "create locales/{lang}/LC_MESSAGES/balansebot.po (copy en's and translate "
+                        "it; see the README).",
+                        lang=lang,
+                    ),
+                )
+            )
+    for entry in languages.entries:
+        lang = entry.code
+        if lang not in folders:
+            problems.append(
+                Problem(
+                    shown_file,
+                    entry.line,
+                    say("languages.yaml lists `{lang}`, but there is no folder dialogues/{lang}/", lang=lang),
+                    say(
+                        "create dialogues/{lang}/ with the scripts (`balansebot translations "
+                        "--scaffold {lang}`), or remove its entry.",
+                        lang=lang,
+                    ),
+                )
+            )
+    for lang, path in sorted(catalogs.paths.items()):
+        if lang not in folders:
+            problems.append(
+                Problem(
+                    _shown(path, base),
+                    1,
+                    say("the catalogue for `{lang}` has no scripts in dialogues/{lang}/", lang=lang),
+                    say(
+                        "create dialogues/{lang}/ and list it in languages.yaml, or remove the catalogue.",
+                        lang=lang,
+                    ),
+                    severity="warning",
+                )
+            )
+    return problems
 
 
 def _misnamed(folder: Path, base: Path) -> list[Problem]:
@@ -176,7 +255,12 @@ def _misnamed(folder: Path, base: Path) -> list[Problem]:
 
 
 def _load_facts(
-    path: Path, base: Path, problems: list[Problem], sources: list[FactSources], today: dt.date
+    path: Path,
+    base: Path,
+    problems: list[Problem],
+    sources: list[FactSources],
+    today: dt.date,
+    languages: LanguageList,
 ) -> Facts | None:
     shown = _shown(path, base)
     if not path.exists():
@@ -204,7 +288,7 @@ def _load_facts(
         )
         return None
     try:
-        facts = build_facts(doc.data)
+        facts = build_facts(doc.data, languages)
     except ValidationError as exc:
         problems.extend(schema_problems(doc, exc, Hours, ("hotline", "hours")))
         return None

@@ -13,6 +13,8 @@ from bot.staff_words import say
 # Length is limited by what fits in a button's callback data; `check` reports that with its own hint.
 NodeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 CommandName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# A language's code names its folder, its catalogue and its button's callback data ("lang:nb").
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -144,3 +146,27 @@ class WordsFile(_Strict):
     generic: list[str] = Field(default_factory=list)
     """Words of every walk of life (søke, koste, åpen, hjelp …): they count only beside a word of the
     scripts' own topics, so "hva koster billetten" is not taken for a question about Balansemerket."""
+
+
+class LanguageEntry(_Strict):
+    """One language as staff write it in languages.yaml."""
+
+    code: LanguageCode
+    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    """The language's name in itself, on its button in the language menu."""
+    locale: Annotated[str, StringConstraints(min_length=2)]
+    """The babel locale its dates, times and numbers are written in (nb_NO, en_GB)."""
+    telegram: list[LanguageCode] = Field(default_factory=list)
+    """Telegram language codes besides `code` that choose this language ("no" for Bokmål)."""
+    time: str = "short"
+    """How a time of day is written: a babel pattern (HH.mm) or short."""
+    day: str = "EEEE d MMMM"
+    """How "Monday 28 December" is written (a babel date pattern)."""
+
+
+class LanguagesFile(_Strict):
+    """dialogues/languages.yaml."""
+
+    languages: list[LanguageEntry] = Field(min_length=1)
+    other: LanguageCode
+    """The language of a chat whose Telegram language is none of these."""

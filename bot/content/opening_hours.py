@@ -9,14 +9,12 @@ from zoneinfo import ZoneInfo
 import holidays
 from babel.dates import format_date
 
-from bot.content.facts import _locale, display_value
+from bot.content.facts import display_value
+from bot.content.languages import Language
 from bot.content.models import Hours
 from bot.i18n import Catalogs
 
 _WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-# Norwegian writes "mandag 28. desember" (ordinal dot), British English "Monday 28 December".
-_DAY_PATTERN = {"nb": "EEEE d. MMMM", "nn": "EEEE d. MMMM"}
-_DAY_PATTERN_DEFAULT = "EEEE d MMMM"
 # Only extra_closed_days can push the next working day far away; a year of them is a data error.
 _SEARCH_LIMIT_DAYS = 366
 
@@ -99,47 +97,47 @@ class HotlineCalendar:
 
 
 def hotline_status(
-    now: dt.datetime, hours: Hours, callback_working_days: int, lang: str, catalogs: Catalogs
+    now: dt.datetime, hours: Hours, callback_working_days: int, language: Language, catalogs: Catalogs
 ) -> str:
-    """Whether the line is open at `now`, in one or two plain-text sentences (no HTML) in `lang`."""
+    """Whether the line is open at `now`, in one or two plain-text sentences (no HTML) in `language`."""
     calendar = HotlineCalendar(hours)
-    _ = catalogs.get(lang).gettext
+    _ = catalogs.get(language.code).gettext
     closing = calendar.closes_at(now)
     if closing is not None:
-        return _("It is open now, until {time}.").format(time=_clock(closing, lang, catalogs))
+        return _("It is open now, until {time}.").format(time=_clock(closing, language, catalogs))
     today = calendar.local(now).date()
-    opening = _opening_sentence(calendar.next_opening(now), today, lang, catalogs)
-    callback = _callback_sentence(calendar.callback_by(now, callback_working_days), today, lang, catalogs)
+    opening = _opening_sentence(calendar.next_opening(now), today, language, catalogs)
+    callback = _callback_sentence(calendar.callback_by(now, callback_working_days), today, language, catalogs)
     return f"{opening} {callback}"
 
 
-def _opening_sentence(opening: dt.datetime, today: dt.date, lang: str, catalogs: Catalogs) -> str:
-    _ = catalogs.get(lang).gettext
-    time = _clock(opening, lang, catalogs)
+def _opening_sentence(opening: dt.datetime, today: dt.date, language: Language, catalogs: Catalogs) -> str:
+    _ = catalogs.get(language.code).gettext
+    time = _clock(opening, language, catalogs)
     days_ahead = (opening.date() - today).days
     if days_ahead == 0:
         return _("It is closed now and opens today at {time}.").format(time=time)
     if days_ahead == 1:
         return _("It is closed now and opens again tomorrow at {time}.").format(time=time)
     return _("It is closed now and opens again on {date} at {time}.").format(
-        date=_day(opening.date(), lang), time=time
+        date=_day(opening.date(), language), time=time
     )
 
 
-def _callback_sentence(by: dt.date, today: dt.date, lang: str, catalogs: Catalogs) -> str:
-    _ = catalogs.get(lang).gettext
+def _callback_sentence(by: dt.date, today: dt.date, language: Language, catalogs: Catalogs) -> str:
+    _ = catalogs.get(language.code).gettext
     # callback_by never answers "today", so only tomorrow needs words of its own.
     if by == today + dt.timedelta(days=1):
         return _("If you leave a message now, someone will get back to you by tomorrow.")
     return _("If you leave a message now, someone will get back to you by {date}.").format(
-        date=_day(by, lang)
+        date=_day(by, language)
     )
 
 
-def _clock(moment: dt.datetime, lang: str, catalogs: Catalogs) -> str:
+def _clock(moment: dt.datetime, language: Language, catalogs: Catalogs) -> str:
     # The facts file's style: 09.00 in Norwegian, 09:00 in English.
-    return display_value(moment.time(), lang, catalogs)
+    return display_value(moment.time(), language, catalogs)
 
 
-def _day(day: dt.date, lang: str) -> str:
-    return format_date(day, _DAY_PATTERN.get(lang, _DAY_PATTERN_DEFAULT), locale=_locale(lang))
+def _day(day: dt.date, language: Language) -> str:
+    return format_date(day, language.day, locale=language.locale)

@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from bot.content.facts import Facts
+from bot.content.languages import LanguageList
 
 # Nodes the engine itself needs; `check` refuses scripts without them.
 START, MENU, HELP, FALLBACK, ACUTE, PRIVACY, DELETED = (
@@ -138,6 +139,11 @@ class Scripts:
     facts: Facts
     version: str
     files: tuple[Path, ...] = field(default=())
+
+    @property
+    def language_list(self) -> LanguageList:
+        """The languages offered, in menu order, with their names and locales (languages.yaml)."""
+        return self.facts.languages
 
     def language(self, lang: str) -> LanguageScript:
         """The script for `lang`, or the source language's when there is none."""

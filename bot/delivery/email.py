@@ -11,12 +11,12 @@ from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
+from babel import Locale, UnknownLocaleError
 
 from bot.engine.lead import Lead
 from bot.storage.outbox import OutboxItem
 
 ACTOR_LABELS: dict[str, str] = {"organising": "arrangør", "producing": "produsent", "performing": "utøver"}
-LANGUAGE_LABELS = {"nb": "bokmål", "nn": "nynorsk", "en": "engelsk"}
 STAFF_ZONE = ZoneInfo("Europe/Oslo")
 MESSAGE_ID_DOMAIN = "balansebot"
 # The same shape the form accepts as an e-mail address (bot.engine.form).
@@ -120,6 +120,14 @@ class EmailChannel:
         return (name if code is None else f"{name} {code}"), code is not None and 500 <= code < 600
 
 
+def _in_norwegian(lang: str) -> str:
+    """A chat language's name in Bokmål as CLDR writes it ("norsk nynorsk", "engelsk")."""
+    try:
+        return Locale.parse(lang).get_display_name("nb") or lang
+    except (UnknownLocaleError, ValueError):
+        return lang
+
+
 def lead_text(lead: Lead, lead_id: str, created_at: dt.datetime | None, *, can_reply: bool = False) -> str:
     """The lead for staff in Norwegian, as plain text: the e-mail's body, and the staff chat's message."""
     lines = [
@@ -131,7 +139,7 @@ def lead_text(lead: Lead, lead_id: str, created_at: dt.datetime | None, *, can_r
         f"Kontaktperson: {_one_line(lead.contact_person)}",
         f"Kontakt: {_one_line(lead.contact)}",
         f"Melding: {lead.message.strip() if lead.message else '(ingen)'}",
-        f"Språk i chatten: {LANGUAGE_LABELS.get(lead.lang, lead.lang)}",
+        f"Språk i chatten: {_in_norwegian(lead.lang)}",
     ]
     if created_at is not None:
         lines.append(f"Sendt inn: {created_at.astimezone(STAFF_ZONE):%d.%m.%Y kl. %H:%M}")

@@ -95,7 +95,8 @@ def parse(data: str | None) -> Press:
         return AutoDelete(int(data[len(_AUTO_DELETE) :]))
     if data and data.startswith(_FORM) and re.fullmatch(r"[a-z_:]{1,40}", data[len(_FORM) :]):
         return FormChoice(data[len(_FORM) :])
-    if data and data.startswith(_LANGUAGE) and data[len(_LANGUAGE) :] in ("nb", "nn", "en"):
+    # Any language code; the engine answers only for a language it has scripts in.
+    if data and data.startswith(_LANGUAGE) and re.fullmatch(r"[a-z]{2,3}", data[len(_LANGUAGE) :]):
         return ChooseLanguage(data[len(_LANGUAGE) :])
     if data and data.startswith(_GOTO) and fits(data):
         node_id = data[len(_GOTO) :]

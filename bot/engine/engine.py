@@ -6,13 +6,13 @@ import datetime as dt
 import gettext
 import html
 import re
-from collections.abc import Iterable
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_timedelta
 
 from bot.content.facts import HOTLINE_STATUS, counted
+from bot.content.languages import Language
 from bot.content.opening_hours import hotline_status
 from bot.content.scripts import (
     DELETED,
@@ -45,7 +45,7 @@ from bot.engine.model import (
     SetAutoDelete,
     SubmitLead,
 )
-from bot.i18n import Catalogs, language_name
+from bot.i18n import Catalogs
 from bot.understanding.acute import AcuteDetector, Alert
 from bot.understanding.pattern_model import answer_model, danger_model, node_words_digest
 from bot.understanding.router import Router, RouteResult, Vocabulary
@@ -55,7 +55,6 @@ MENU_NODES = frozenset({START, MENU})
 # After the acute help, these would only repeat the way to help: the acute answer stands alone.
 NO_SECOND_ANSWER = frozenset({START, MENU, HELP})
 LANGUAGE_COMMANDS = frozenset({"sprak", "språk", "language"})
-LANGUAGE_ORDER = ("nb", "nn", "en")
 EDITED = "edited_message"
 MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routing
 MAX_COMMAND_CHARS = 32  # Telegram's limit for a command's name
@@ -101,7 +100,8 @@ class Engine:
         facts = self.scripts.facts
         days = facts.values["hotline.callback_working_days"]
         assert isinstance(days, int)  # noqa: S101 - `check` requires a whole number
-        return hotline_status(now, facts.hotline_hours, days, lang, self.catalogs)
+        language = self.scripts.language_list.get(lang)
+        return hotline_status(now, facts.hotline_hours, days, language, self.catalogs)
 
     def _answer(self, state: ChatState, event: Event) -> Outcome:
         if state.form is not None:
@@ -232,7 +232,7 @@ class Engine:
             )
             after = None
         else:
-            shown = duration(seconds, state.lang, self.catalogs)
+            shown = duration(seconds, self.scripts.language_list.get(state.lang), self.catalogs)
             note = _(
                 "Done. In {duration} I will delete this conversation, including what you write until "
                 "then, and forget this chat. You can change it here at any time."
@@ -346,12 +346,12 @@ class Engine:
         return guess if guess is not None and guess[0] not in self.acute_nodes() else None
 
     def _language_choice(self, state: ChatState) -> Outcome:
-        """Each available language, named in itself, as a button."""
+        """Each language of languages.yaml that has scripts, named in itself, as a button."""
         _ = self._t(state).gettext
         keyboard = tuple(
-            (Button(language_name(lang), callback_data=callbacks.language(lang)),)
-            for lang in LANGUAGE_ORDER
-            if lang in self.scripts.languages
+            (Button(language.name, callback_data=callbacks.language(language.code)),)
+            for language in self.scripts.language_list.entries
+            if language.code in self.scripts.languages
         )
         reply = Reply(_("Which language would you like?"), (*keyboard, self._menu_row(state)), LANGUAGE_NODE)
         return Outcome((reply,), state, nodes=(LANGUAGE_NODE,))
@@ -431,18 +431,17 @@ def _one_detector(scripts: Scripts) -> AcuteDetector | None:
     return AcuteDetector(merged, known)
 
 
-def duration(seconds: int, lang: str, catalogs: Catalogs) -> str:
+def duration(seconds: int, language: Language, catalogs: Catalogs) -> str:
     """A delay as running text: whole hours as the privacy text counts them ("én time"), else babel's."""
     if seconds % 3600 == 0:
-        return counted(seconds // 3600, "hour", lang, catalogs)
-    return format_timedelta(dt.timedelta(seconds=seconds), threshold=100, locale=lang)
+        return counted(seconds // 3600, "hour", language, catalogs)
+    return format_timedelta(dt.timedelta(seconds=seconds), threshold=100, locale=language.locale)
 
 
-def choose_language(language_code: str | None, available: Iterable[str]) -> str:
-    """A new chat's language from Telegram's language_code: nb/no → Bokmål, nn → Nynorsk, else English."""
-    code = (language_code or "").lower().replace("_", "-").split("-")[0]
-    wanted = {"nb": "nb", "no": "nb", "nn": "nn", "": SOURCE_LANGUAGE}.get(code, "en")
-    return wanted if wanted in set(available) else SOURCE_LANGUAGE
+def choose_language(language_code: str | None, scripts: Scripts) -> str:
+    """A new chat's language from Telegram's language_code, as languages.yaml maps the codes
+    (nb/no → Bokmål, nn → Nynorsk, any other → its `other`), among the languages with scripts."""
+    return scripts.language_list.choose(language_code, scripts.languages)
 
 
 HOTLINE_STATUS_SLOT = "{" + HOTLINE_STATUS + "}"

@@ -25,7 +25,7 @@ from bot.content.scripts import (
     ScriptNode,
     Scripts,
 )
-from bot.staff_words import say
+from bot.staff_words import say, spoken_language
 
 Format = Literal["svg", "png"]
 FORMATS: tuple[Format, ...] = ("svg", "png")
@@ -163,12 +163,13 @@ WORDS = {
 
 def flow_graph(scripts: Scripts, lang: str = "nb") -> graphviz.Digraph:
     """The scripts as a graphviz Digraph, with node titles in `lang` (untranslated nodes in Bokmål)."""
-    if lang not in scripts.languages or lang not in WORDS:
-        choices = ", ".join(sorted(set(scripts.languages) & set(WORDS)))
+    if lang not in scripts.languages:
+        choices = ", ".join(c for c in scripts.language_list.codes if c in scripts.languages)
         raise ValueError(
             say("no scripts in language {lang!r}; choose one of {choices}", lang=lang, choices=choices)
         )
-    words = WORDS[lang]
+    # The legend is the staff tools' words: in the chart's language when it is one of theirs.
+    words = WORDS.get(lang) or WORDS.get(spoken_language()) or WORDS["nb"]
     graph = graphviz.Digraph(name="balansebot", comment="Balansebot dialogue flow (balansebot graph)")
     graph.attr(rankdir="TB", bgcolor="white", fontname=FONT, newrank="true", nodesep="0.25", ranksep="0.6")
     graph.attr(

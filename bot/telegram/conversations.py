@@ -130,7 +130,7 @@ class Conversations:
                 )
                 return ()
             stored = turn.chat or StoredChat(
-                ChatState(lang=choose_language(incoming.language_code, engine.scripts.languages))
+                ChatState(lang=choose_language(incoming.language_code, engine.scripts))
             )
             outcome = engine.handle(stored.state, incoming.event, self._clock())
             if incoming.callback_query_id is not None and not turn.sent:

@@ -205,7 +205,7 @@ class FloodGuard:
         """The one reply of a throttle period, in the language of the reader's Telegram app."""
         # The chat's own language choice is in the database, which a throttled update does not touch.
         scripts = self._engine().scripts
-        lang = choose_language(incoming.language_code, scripts.languages)
+        lang = choose_language(incoming.language_code, scripts)
         _ = self._catalogs.get(lang).gettext
         police = html.escape(scripts.facts.display("emergency.police", lang, self._catalogs), quote=False)
         text = "\n\n".join(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import ExtBot
 
+from bot.content.languages import LanguageList
 from bot.content.opening_hours import norwegian_public_holidays
 from bot.content.scripts import SOURCE_LANGUAGE
 from bot.delivery import worker as delivery
@@ -47,7 +48,6 @@ from bot.web.app import WebChat
 from bot.web.conversation import WebConversations
 
 log = logging.getLogger(__name__)
-COMMAND_LANGUAGES = ((None, "en"), ("nb", "nb"), ("no", "nb"), ("nn", "nn"))
 HEALTH_TIMEOUT_SECONDS = 2.0
 HANDLED_UPDATES_KEPT = dt.timedelta(days=2)  # Telegram gives up redelivering an update after 24 hours
 LEAD_OVERDUE_AFTER = dt.timedelta(hours=24)  # an undelivered lead this old raises an alarm (log, metric)
@@ -180,14 +180,22 @@ async def running_bot(
         yield Runtime(scripts, catalogs, bot, answerer, store, metrics, gate, web_chat)
 
 
+def command_languages(languages: LanguageList) -> list[tuple[str | None, str]]:
+    """(Telegram language code, language) for each command menu: the default (None) in `other`,
+    and each code languages.yaml gives another language."""
+    menus: list[tuple[str | None, str]] = [(None, languages.other)]
+    menus.extend((code, lang) for code, lang in languages.telegram_codes().items() if lang != languages.other)
+    return menus
+
+
 @asynccontextmanager
 async def taking_updates(runtime: Runtime, settings: ServeSettings) -> AsyncIterator[None]:
     """Register the webhook (our server listens by now) or poll; stop taking updates when the block ends."""
     bot = runtime.bot
-    languages = runtime.scripts.engine.scripts.languages
-    # Telegram shows each user the list for their app's language; everyone else gets English.
-    for language_code, lang in COMMAND_LANGUAGES:
-        shown = lang if lang in languages else SOURCE_LANGUAGE
+    scripts = runtime.scripts.engine.scripts
+    # Telegram shows each user the list for their app's language; everyone else gets `other`'s.
+    for language_code, lang in command_languages(scripts.language_list):
+        shown = lang if lang in scripts.languages else SOURCE_LANGUAGE
         await bot.set_my_commands(command_menu(runtime.catalogs, shown), language_code=language_code)
     async with AsyncExitStack() as live:
         if settings.webhook_url is not None:

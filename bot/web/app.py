@@ -14,13 +14,14 @@ import logging
 import secrets
 import string
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from bot.content.scripts import Scripts
 from bot.engine.engine import choose_language
 from bot.engine.model import Command, Event, FreeText
 from bot.i18n import Catalogs
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE = string.Template((Path(__file__).parent / "page.html").read_text(encoding="utf-8"))
 MAX_BODY_BYTES = 32 * 1024  # a message of 4,096 characters, escaped in JSON, fits with room to spare
-LANGUAGES = ("nb", "nn", "en")
 NO_STORE = {"Cache-Control": "no-store"}
 WEB_KINDS = {"text": "web_text", "command": "web_command", "press": "web_press"}
 
@@ -123,9 +123,11 @@ async def page(request: web.Request) -> web.Response:
     """The chat page in the browser's language (Accept-Language), with every language's texts for the page."""
     chat, settings = request.app[WEB], request.app[SERVE_SETTINGS]
     scripts = chat.conversations.scripts()
-    lang = browser_language(request.headers.get("Accept-Language", ""), scripts.languages)
+    lang = browser_language(request.headers.get("Accept-Language", ""), scripts)
     texts = {
-        code: page_texts(chat.catalogs, scripts, code) for code in LANGUAGES if code in scripts.languages
+        code: page_texts(chat.catalogs, scripts, code)
+        for code in scripts.language_list.codes
+        if code in scripts.languages
     }
     shown = texts[lang]
     # JSON in a data block: "<" escaped, so no text can end the block early.
@@ -141,8 +143,10 @@ async def page(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers=NO_STORE)
 
 
-def browser_language(header: str, available: Iterable[str]) -> str:
-    """The first language of Accept-Language the bot speaks (nb/no, nn, en), by its q-value; else nb."""
+def browser_language(header: str, scripts: Scripts) -> str:
+    """The first language of Accept-Language the bot speaks (as languages.yaml names them: nb/no, nn,
+    en), by its q-value; else the default."""
+    known = scripts.language_list.telegram_codes()
     wanted: list[tuple[float, int, str]] = []
     for position, part in enumerate(header.split(",")[:20]):
         tag, _, params = part.strip().partition(";")
@@ -153,9 +157,9 @@ def browser_language(header: str, available: Iterable[str]) -> str:
             except ValueError:
                 continue
         base = tag.strip().lower().split("-")[0]
-        if base in ("nb", "no", "nn", "en") and quality > 0:
+        if base in known and quality > 0:
             wanted.append((-quality, position, base))
-    return choose_language(min(wanted)[2] if wanted else "nb", available)
+    return choose_language(min(wanted)[2] if wanted else None, scripts)
 
 
 def _escape(value: str) -> str:

@@ -6,11 +6,10 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.content.models import LanguageCode
 from bot.engine.engine import MAX_TEXT_CHARS
 from bot.engine.model import ButtonPress, Command, Event, FreeText
 
-LANGUAGES = ("nb", "nn", "en")
-Language = Literal["nb", "nn", "en"]
 SESSION_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 
 
@@ -31,8 +30,9 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     session: str = Field(pattern=SESSION_PATTERN)
-    lang: Language = "nb"
-    """The language of a new (or restarted) chat; the chat itself may change it with /sprak."""
+    lang: LanguageCode = "nb"
+    """The language of a new (or restarted) chat; the chat itself may change it with /sprak.
+    Which languages there are, the served scripts say (languages.yaml)."""
     event: ChatEvent
 
 
@@ -94,7 +94,7 @@ class WebTurnRequest(BaseModel):
 
     session: str = Field(pattern=SESSION_PATTERN)
     turn: str = Field(pattern=TURN_PATTERN)
-    lang: Language = "nb"
+    lang: LanguageCode = "nb"
     """The browser's language: chooses the language of a new conversation only."""
     event: WebEvent
 

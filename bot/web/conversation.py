@@ -98,7 +98,7 @@ class WebConversations:
                 recent = earlier is not None and self._clock() - earlier[1] <= ANSWER_KEPT_FOR
                 shown = earlier[2] if earlier is not None and recent else WebAnswer((), lang)
                 return replace(shown, replayed=True)
-            stored = turn.chat or StoredChat(ChatState(lang=choose_language(lang, engine.scripts.languages)))
+            stored = turn.chat or StoredChat(ChatState(lang=choose_language(lang, engine.scripts)))
             outcome = engine.handle(stored.state, event, self._clock())
             for effect in outcome.effects:
                 if isinstance(effect, SubmitLead):

@@ -10,7 +10,7 @@ from bot.content import telegram_html
 from bot.content.facts import counted, counted_unit, number_in_words
 from bot.content.scripts import Scripts
 from bot.i18n import Catalogs
-from tests.conftest import Reload
+from tests.conftest import Reload, shipped
 from tests.content.test_check_broken import edit, line_of
 
 # For 1, 2 and 5 of each unit, in each language: the singular names its gender ("én", "ett"),
@@ -33,18 +33,18 @@ EXPECTED = {
 
 @pytest.mark.parametrize(("unit", "lang"), sorted(EXPECTED))
 def test_one_two_and_five(catalogs: Catalogs, unit: str, lang: str) -> None:
-    assert tuple(counted(n, unit, lang, catalogs) for n in (1, 2, 5)) == EXPECTED[(unit, lang)]
+    assert tuple(counted(n, unit, shipped(lang), catalogs) for n in (1, 2, 5)) == EXPECTED[(unit, lang)]
 
 
 @pytest.mark.parametrize(("number", "nb", "en"), [(12, "tolv", "twelve"), (13, "13", "13"), (0, "0", "0")])
 def test_words_up_to_twelve_then_figures(catalogs: Catalogs, number: int, nb: str, en: str) -> None:
-    assert number_in_words(number, "nb", catalogs) == nb
-    assert number_in_words(number, "en", catalogs) == en
+    assert number_in_words(number, shipped("nb"), catalogs) == nb
+    assert number_in_words(number, shipped("en"), catalogs) == en
 
 
 def test_large_numbers_are_grouped_as_each_language_writes_them(catalogs: Catalogs) -> None:
-    assert counted(1000, "day", "nb", catalogs) == "1\xa0000 dager"
-    assert counted(1000, "day", "en", catalogs) == "1,000 days"
+    assert counted(1000, "day", shipped("nb"), catalogs) == "1\xa0000 dager"
+    assert counted(1000, "day", shipped("en"), catalogs) == "1,000 days"
 
 
 @pytest.mark.parametrize(

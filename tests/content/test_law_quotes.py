@@ -10,7 +10,7 @@ import pytest
 from bot.content.facts import build_facts
 from bot.content.sources import FactSources, is_whole_sentences_of, law_quotes, quote_problem, read_sources
 from bot.content.yaml_source import YamlDocument, read_yaml
-from tests.conftest import DIALOGUES, Reload
+from tests.conftest import DIALOGUES, Reload, shipped_languages
 from tests.content.test_check_broken import edit, line_of
 
 LANGUAGES = ("nb", "nn", "en")
@@ -63,7 +63,7 @@ def all_quotes() -> list[tuple[str, str, str, str, int]]:
 
 def test_every_quotation_is_the_recorded_law_text_character_by_character() -> None:
     recorded = sources()
-    facts = build_facts(facts_document().data)
+    facts = build_facts(facts_document().data, shipped_languages())
     quotes = all_quotes()
     assert quotes, "the scripts quote the law"
     for lang, node, text, section_fact, paragraph in quotes:
@@ -174,5 +174,5 @@ def test_check_warns_when_the_cited_paragraph_is_not_the_one_quoted(
 def test_a_quotation_without_a_citation_is_reported() -> None:
     (quote,) = law_quotes("Loven sier:\n<blockquote>«Noe.»</blockquote>")
     recorded = sources()
-    problem = quote_problem(quote, recorded, build_facts(facts_document().data))
+    problem = quote_problem(quote, recorded, build_facts(facts_document().data, shipped_languages()))
     assert problem is not None and "does not say which section and paragraph" in problem

@@ -15,7 +15,7 @@ from bot.content.facts import build_facts
 from bot.content.models import Hours
 from bot.content.opening_hours import HotlineCalendar, hotline_status, norwegian_public_holidays
 from bot.i18n import Catalogs
-from tests.conftest import DIALOGUES
+from tests.conftest import DIALOGUES, shipped, shipped_languages
 
 OSLO = ZoneInfo("Europe/Oslo")
 UTC = dt.UTC
@@ -331,13 +331,13 @@ STATUS = [
 def test_status_sentences(
     now: dt.datetime, working_days: int, sentences: dict[str, str], lang: str, catalogs: Catalogs
 ) -> None:
-    assert hotline_status(now, HOURS, working_days, lang, catalogs) == sentences[lang]
+    assert hotline_status(now, HOURS, working_days, shipped(lang), catalogs) == sentences[lang]
 
 
 @pytest.mark.parametrize("lang", ["nb", "nn", "en"])
 def test_status_is_plain_text_that_needs_no_escaping(lang: str, catalogs: Catalogs) -> None:
     for now, _open, _opens_on in INSTANTS:
-        status = hotline_status(now, HOURS, 1, lang, catalogs)
+        status = hotline_status(now, HOURS, 1, shipped(lang), catalogs)
         assert html.escape(status, quote=False) == status
         assert "{" not in status
         assert "}" not in status
@@ -345,7 +345,7 @@ def test_status_is_plain_text_that_needs_no_escaping(lang: str, catalogs: Catalo
 
 def test_the_shipped_facts_make_a_calendar() -> None:
     raw = yaml.safe_load((DIALOGUES / "facts.yaml").read_text(encoding="utf-8"))
-    facts = build_facts(raw)
+    facts = build_facts(raw, shipped_languages())
     working_days = facts.values["hotline.callback_working_days"]
     assert isinstance(working_days, int)
     calendar = HotlineCalendar(facts.hotline_hours)

@@ -20,7 +20,7 @@ from bot.i18n import Catalogs
 from bot.settings import ServeSettings
 from bot.stats.recorder import StatsRecorder
 from bot.telegram.conversations import Retention
-from tests.conftest import Reload
+from tests.conftest import Reload, shipped
 from tests.content.test_check_broken import edit
 
 LANGUAGES = ("nb", "nn", "en")
@@ -44,13 +44,15 @@ def shown(scripts: Scripts, lang: str) -> str:
 def figures_in_text(retention: Retention, lang: str, catalogs: Catalogs) -> Mapping[str, str]:
     """How each figure the code acts on reads in `lang`."""
     return {
-        "chat": counted(retention.chat.days, "day", lang, catalogs),
-        "message ids": counted(int(retention.message_ids.total_seconds() // 3600), "hour", lang, catalogs),
-        "leads": counted(retention.leads.days, "day", lang, catalogs),
-        "stats": counted(retention.stats.days, "day", lang, catalogs),
-        "undelivered leads": counted(retention.leads_undelivered.days, "day", lang, catalogs),
+        "chat": counted(retention.chat.days, "day", shipped(lang), catalogs),
+        "message ids": counted(
+            int(retention.message_ids.total_seconds() // 3600), "hour", shipped(lang), catalogs
+        ),
+        "leads": counted(retention.leads.days, "day", shipped(lang), catalogs),
+        "stats": counted(retention.stats.days, "day", shipped(lang), catalogs),
+        "undelivered leads": counted(retention.leads_undelivered.days, "day", shipped(lang), catalogs),
         "abandoned form": counted(
-            int(retention.form_abandoned.total_seconds() // 3600), "hour", lang, catalogs
+            int(retention.form_abandoned.total_seconds() // 3600), "hour", shipped(lang), catalogs
         ),
     }
 
@@ -100,11 +102,11 @@ def test_changed_figures_change_the_text_and_the_code_together(
         assert figure in text, (lang, what, figure)
     # No figure is written into the text by hand: the old ones are gone everywhere.
     old = [
-        counted(30, "day", lang, catalogs),
-        counted(48, "hour", lang, catalogs),
-        counted(400, "day", lang, catalogs),
-        counted(7, "day", lang, catalogs),
-        counted(6, "hour", lang, catalogs),
+        counted(30, "day", shipped(lang), catalogs),
+        counted(48, "hour", shipped(lang), catalogs),
+        counted(400, "day", shipped(lang), catalogs),
+        counted(7, "day", shipped(lang), catalogs),
+        counted(6, "hour", shipped(lang), catalogs),
     ]
     assert [figure for figure in old if figure in text] == [], text
     assert not re.search(r"\b(30|48)\b", text), text
@@ -121,11 +123,11 @@ def test_the_privacy_text_and_hjelp_name_the_quick_exit_and_every_auto_delete_ch
     assert sorted(choices) == [3600, 8 * 3600, 24 * 3600]
     text = shown(scripts, lang)
     for seconds in choices:
-        assert counted(seconds // 3600, "hour", lang, catalogs) in text, (lang, seconds)
+        assert counted(seconds // 3600, "hour", shipped(lang), catalogs) in text, (lang, seconds)
     for node in ("personvern", "slett_info", "hjelp"):
         assert label in telegram_html.visible_text(nodes[node].text), (lang, node)
     help_text = telegram_html.visible_text(nodes["hjelp"].text)
-    assert all(counted(s // 3600, "hour", lang, catalogs) in help_text for s in choices), lang
+    assert all(counted(s // 3600, "hour", shipped(lang), catalogs) in help_text for s in choices), lang
 
 
 def test_the_privacy_text_names_who_is_responsible_and_where_to_complain(scripts: Scripts) -> None:

@@ -113,7 +113,7 @@ async def test_the_email_reads_right_after_a_real_smtp_hop(outbox: LeadOutbox, s
         "Kontaktperson: Åse Ødegård",
         "Kontakt: ase.odegard@example.no",
         "Melding: Vi vil gjerne høre mer om kurs før sesongstart. Hilsen Åse.",
-        "Språk i chatten: nynorsk",
+        "Språk i chatten: norsk nynorsk",
         "Sendt inn: 30.11.2026 kl. 10:00",
         "Organisasjonen har samtykket til at Balansekunst kontakter kontaktpersonen om Balansemerket.",
         f"Referanse: {lead_id}",

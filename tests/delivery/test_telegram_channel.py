@@ -115,7 +115,7 @@ async def test_a_lead_arrives_once_in_the_staff_group_with_its_input_literal(
         "Kontakt: ase.odegard@example.no",
         "Melding: Vi vil gjerne høre mer.",
         "<script>alert(1)</script> &amp; takk </b>",
-        "Språk i chatten: nynorsk",
+        "Språk i chatten: norsk nynorsk",
         "Sendt inn: 30.11.2026 kl. 10:00",
         f"Referanse: {lead_id}",
     ):

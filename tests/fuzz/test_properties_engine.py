@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -54,7 +55,8 @@ def test_any_callback_data_parses_and_goto_ids_fit(data: str | None) -> None:
         assert callbacks.fits(callbacks.goto(press.node_id))
         assert press.node_id.isascii()
     if isinstance(press, callbacks.ChooseLanguage):
-        assert press.lang in ("nb", "nn", "en")
+        # Any language code parses; the engine answers only for languages it has scripts in.
+        assert re.fullmatch(r"[a-z]{2,3}", press.lang)
 
 
 @FAST

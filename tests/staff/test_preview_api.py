@@ -301,6 +301,12 @@ async def test_only_post_reaches_the_chat(preview: Preview) -> None:
 # ---- The page, the chart, the status ----
 
 
+async def test_the_page_offers_the_served_languages_in_their_order(preview: Preview) -> None:
+    body = await (await preview.client.get("/")).text()
+    options = re.findall(r'<option value="([a-z]+)" lang="[a-z]+">([^<]+)</option>', body)
+    assert options == [("nb", "Norsk bokmål"), ("nn", "Norsk nynorsk"), ("en", "English")]
+
+
 async def test_the_page_and_its_files_are_served_with_security_headers(preview: Preview) -> None:
     page = await preview.client.get("/")
     assert page.status == 200

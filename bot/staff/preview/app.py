@@ -24,7 +24,6 @@ from bot.staff.preview.turn import restart, take_turn
 from bot.staff.preview.words import page_html
 from bot.stats.counter import stats_day
 from bot.web.chat_request import (
-    LANGUAGES,
     ChatRequest,
     ChatRequestError,
     engine_event,
@@ -153,8 +152,10 @@ async def _security_headers(
 
 async def index(request: web.Request) -> web.Response:
     """The page, in the staff tools' language."""
+    scripts = request.app[LIVE].engine.scripts
+    languages = [(e.code, e.name) for e in scripts.language_list.entries if e.code in scripts.languages]
     return web.Response(
-        text=page_html(STATIC_DIR / "index.html"),
+        text=page_html(STATIC_DIR / "index.html", languages),
         content_type="text/html",
         charset="utf-8",
         headers={"Cache-Control": "no-cache"},
@@ -176,6 +177,12 @@ async def chat(request: web.Request) -> web.Response:
         return _error(400, f"the body is not JSON ({error})")
     try:
         turn_request = parse_chat_request(body)
+    except ChatRequestError as error:
+        return _error(400, str(error))
+    scripts = request.app[LIVE].engine.scripts
+    if turn_request.lang not in scripts.languages:
+        return _error(400, f"lang: must be one of {', '.join(sorted(scripts.languages))}")
+    try:
         return web.json_response(_answer(request.app, turn_request))
     except ChatRequestError as error:
         return _error(400, str(error))
@@ -194,11 +201,11 @@ def _answer(app: web.Application, turn_request: ChatRequest) -> dict[str, object
 
 
 async def flow_svg(request: web.Request) -> web.Response:
-    """The flow chart of the served scripts, with node titles in ?lang= (nb, nn or en)."""
+    """The flow chart of the served scripts, with node titles in ?lang= (one of languages.yaml's)."""
     lang = request.query.get("lang", "nb")
-    if lang not in LANGUAGES:
-        return _error(400, f"lang must be one of {', '.join(LANGUAGES)}")
     scripts = request.app[LIVE].engine.scripts
+    if lang not in scripts.languages:
+        return _error(400, f"lang must be one of {', '.join(sorted(scripts.languages))}")
     try:
         svg = await request.app[FLOWS].svg(scripts, lang)
     except GraphvizError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.staff_words import marked, say, spoken_language
@@ -97,9 +98,14 @@ def script_words() -> dict[str, object]:
     return words
 
 
-def page_html(template: Path) -> str:
-    """index.html with the staff's words filled in and preview.js's words beside them."""
+def page_html(template: Path, languages: Sequence[tuple[str, str]]) -> str:
+    """index.html with the staff's words filled in, preview.js's words beside them, and a choice of
+    each (code, name) in `languages` (the served scripts' languages.yaml)."""
     words = {name: html.escape(say(message)) for name, message in PAGE_WORDS.items()}
+    words["language_options"] = "\n".join(
+        f'<option value="{html.escape(code)}" lang="{html.escape(code)}">{html.escape(name)}</option>'
+        for code, name in languages
+    )
     words["staff_lang"] = html.escape(spoken_language())
     # "<" as \u003c: no "</script>" in the data can end its block early.
     words["script_words"] = json.dumps(script_words(), ensure_ascii=False).replace("<", "\\u003c")
