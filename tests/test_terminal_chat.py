@@ -6,9 +6,10 @@ import io
 import shutil
 from pathlib import Path
 
-from bot.adapters.terminal import run_chat
-from bot.adapters.terminal_render import html_to_terminal
+from bot.adapters.terminal import parse_input, run_chat
+from bot.adapters.terminal_render import html_to_terminal, render_reply
 from bot.engine.engine import Engine
+from bot.engine.model import ButtonPress, CallbackButton, LinkButton, Reply
 from tests.conftest import ROOT, run_balansebot
 
 
@@ -62,3 +63,15 @@ def test_chat_refuses_broken_scripts(tmp_path: Path) -> None:
     result = run_balansebot("chat", "--dialogues", str(target))
     assert result.returncode == 1
     assert "dialogues/nb/om.yaml:" in result.stderr and "ikke gyldig YAML" in result.stderr
+
+
+def test_a_link_button_shows_its_address_and_only_a_callback_button_can_be_chosen() -> None:
+    reply = Reply(
+        "Velg",
+        ((CallbackButton("Telefon", "n:telefon"),), (LinkButton("Nettsiden", "https://balansekunst.no"),)),
+    )
+    text, choices = render_reply(reply, color=False)
+    assert text == "Velg\n\n  [1] Telefon\n  [2] Nettsiden  → https://balansekunst.no\n"
+    assert choices == ["n:telefon", None]
+    assert parse_input("1", choices) == ButtonPress("n:telefon")
+    assert parse_input("2", choices) is None, "a link is opened, not answered"

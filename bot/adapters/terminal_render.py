@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from bot.content.telegram_html import tokenize
-from bot.engine.model import Reply
+from bot.engine.model import Button, CallbackButton, LinkButton, Reply
 
 _STYLES = {
     "b": "1",
@@ -52,13 +54,24 @@ def html_to_terminal(text: str, *, color: bool) -> str:
     return "".join(out)
 
 
+def terminal_button(button: Button) -> tuple[str | None, str]:
+    """A button's callback data (None: nothing to send back) and how its line reads."""
+    match button:
+        case CallbackButton(text, data):
+            return data, text
+        case LinkButton(text, url):
+            return None, f"{text}  → {url}"
+        case _:
+            assert_never(button)
+
+
 def render_reply(reply: Reply, *, color: bool) -> tuple[str, list[str | None]]:
     """The reply as terminal text with numbered buttons, and the callback data of each number."""
     lines = [html_to_terminal(reply.text, color=color), ""]
     choices: list[str | None] = []
     for row in reply.keyboard:
         for button in row:
-            choices.append(button.callback_data)
-            suffix = f"  → {button.url}" if button.url else ""
-            lines.append(f"  [{len(choices)}] {button.text}{suffix}")
+            data, shown = terminal_button(button)
+            choices.append(data)
+            lines.append(f"  [{len(choices)}] {shown}")
     return "\n".join(lines).rstrip() + "\n", choices

@@ -32,12 +32,14 @@ from bot.engine.form_dialogue import FormDialogue
 from bot.engine.model import (
     Button,
     ButtonPress,
+    CallbackButton,
     ChatState,
     Command,
     Event,
     ForgetChat,
     FormsSent,
     FreeText,
+    LinkButton,
     NonText,
     Outcome,
     Reply,
@@ -316,7 +318,7 @@ class Engine:
         if close:
             _ = self._t(state).gettext
             nodes = [n for m in close if (n := self.scripts.node(state.lang, m.node)) is not None]
-            keyboard = tuple((Button(n.title, callback_data=callbacks.goto(n.id)),) for n in nodes)
+            keyboard = tuple((CallbackButton(n.title, callbacks.goto(n.id)),) for n in nodes)
             reply = Reply(
                 _("I'm not quite sure what you mean. Did you mean …"), (*keyboard, self._menu_row(state))
             )
@@ -349,7 +351,7 @@ class Engine:
         """Each language of languages.yaml that has scripts, named in itself, as a button."""
         _ = self._t(state).gettext
         keyboard = tuple(
-            (Button(language.name, callback_data=callbacks.language(language.code)),)
+            (CallbackButton(language.name, callbacks.language(language.code)),)
             for language in self.scripts.language_list.entries
             if language.code in self.scripts.languages
         )
@@ -391,16 +393,16 @@ class Engine:
         rows: list[tuple[Button, ...]] = []
         for button in node.buttons:
             if button.url is not None:
-                rows.append((Button(button.text, url=button.url),))
+                rows.append((LinkButton(button.text, button.url),))
             elif button.goto == FORM_NODE and not self.lead_form:
                 continue  # no delivery to staff configured: the text's e-mail address is the way
             elif button.quick_exit:
-                rows.append((Button(button.text, callback_data=callbacks.quick_exit()),))
+                rows.append((CallbackButton(button.text, callbacks.quick_exit()),))
             elif button.auto_delete_seconds is not None:
                 data = callbacks.auto_delete(button.auto_delete_seconds)
-                rows.append((Button(button.text, callback_data=data),))
+                rows.append((CallbackButton(button.text, data),))
             elif button.goto is not None:
-                rows.append((Button(button.text, callback_data=callbacks.goto(button.goto)),))
+                rows.append((CallbackButton(button.text, callbacks.goto(button.goto)),))
         leads_to_menu = any(b.goto in MENU_NODES for b in node.buttons)
         if node.id not in MENU_NODES and not leads_to_menu:
             rows.append(self._menu_row(state))
@@ -408,7 +410,7 @@ class Engine:
 
     def _menu_row(self, state: ChatState) -> tuple[Button, ...]:
         _ = self._t(state).gettext
-        return (Button(_("↩️ Back to the menu"), callback_data=callbacks.goto(MENU)),)
+        return (CallbackButton(_("↩️ Back to the menu"), callbacks.goto(MENU)),)
 
     def _t(self, state: ChatState) -> gettext.NullTranslations:
         return self.catalogs.get(state.lang)

@@ -7,13 +7,13 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.engine.model import Reply
+from bot.engine.model import Button, CallbackButton, LinkButton, Reply
 from bot.logs import telegram_error
 
 log = logging.getLogger(__name__)
@@ -27,17 +27,18 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's buttons as an inline keyboard (replies repeat: cached; PTB's objects are frozen)."""
     if not reply.keyboard:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.text, url=b.url)
-                if b.url
-                else InlineKeyboardButton(b.text, callback_data=b.callback_data)
-                for b in row
-            ]
-            for row in reply.keyboard
-        ]
-    )
+    return InlineKeyboardMarkup([[telegram_button(b) for b in row] for row in reply.keyboard])
+
+
+def telegram_button(button: Button) -> InlineKeyboardButton:
+    """One engine button as Telegram's inline keyboard button."""
+    match button:
+        case CallbackButton(text, data):
+            return InlineKeyboardButton(text, callback_data=data)
+        case LinkButton(text, url):
+            return InlineKeyboardButton(text, url=url)
+        case _:
+            assert_never(button)
 
 
 class RecordSent(Protocol):

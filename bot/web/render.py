@@ -11,8 +11,9 @@ import html
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import assert_never
 
-from bot.engine.model import Button, Reply
+from bot.engine.model import Button, CallbackButton, LinkButton, Reply
 
 # Telegram's tag → the tag written to the page (strike is obsolete in HTML; s draws the same).
 SIMPLE_TAGS = {
@@ -124,12 +125,17 @@ def page_buttons(reply: Reply) -> tuple[tuple[dict[str, str], ...], ...]:
     return tuple(
         shown_row
         for row in reply.keyboard
-        if (shown_row := tuple(_page_button(b) for b in row if not b.url or LINK_SCHEMES.match(b.url)))
+        if (shown_row := tuple(shown for b in row if (shown := page_button(b)) is not None))
     )
 
 
-def _page_button(button: Button) -> dict[str, str]:
-    """A url button opens a page (`check` allows only http(s) and tg://); any other sends its data back."""
-    if button.url:
-        return {"text": button.text, "url": button.url}
-    return {"text": button.text, "callback": button.callback_data or ""}
+def page_button(button: Button) -> dict[str, str] | None:
+    """A button for a page: a link opens a page (http(s) and tg:// only, as `check` allows; any other
+    is dropped), a callback button sends its data back."""
+    match button:
+        case CallbackButton(text, data):
+            return {"text": text, "callback": data}
+        case LinkButton(text, url):
+            return {"text": text, "url": url} if LINK_SCHEMES.match(url) else None
+        case _:
+            assert_never(button)

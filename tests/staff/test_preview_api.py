@@ -152,6 +152,20 @@ async def test_a_press_on_the_newest_message_edits_it_and_an_older_one_gets_a_ne
     assert (await preview.turn("press", "n:meny"))["replies"][0]["replaces"] is None
 
 
+async def test_a_link_button_opens_its_address_beside_the_callback_buttons(editable: Preview) -> None:
+    om = editable.folder / "nb" / "om.yaml"
+    marker = "      - text: Balansemerket\n"
+    link = "      - text: Nettsiden\n        url: https://balansekunst.no\n"
+    om.write_text(om.read_text(encoding="utf-8").replace(marker, link + marker, 1), "utf-8")
+    assert (await editable.live.reload()).status == "reloaded"
+    await editable.turn("restart")
+    buttons = [b for row in (await editable.turn("press", "n:om"))["replies"][0]["buttons"] for b in row]
+    assert buttons[:2] == [
+        {"text": "Nettsiden", "url": "https://balansekunst.no"},
+        {"text": "Balansemerket", "callback": "n:merket"},
+    ]
+
+
 async def test_the_hotline_question_gets_the_number_in_bold(preview: Preview) -> None:
     await preview.turn("restart")
     answer = await preview.turn("text", "når er telefonen åpen?")
