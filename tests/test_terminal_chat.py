@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 from bot.adapters.terminal import parse_input, run_chat
-from bot.adapters.terminal_render import html_to_terminal, render_reply
+from bot.adapters.terminal_render import render_reply
+from bot.content.telegram_html import terminal_text
 from bot.engine.engine import Engine
 from bot.engine.model import ButtonPress, CallbackButton, LinkButton, Reply
 from tests.conftest import ROOT, run_balansebot
@@ -39,13 +40,13 @@ def test_a_number_without_a_button_is_explained(engine: Engine) -> None:
 
 
 def test_html_is_rendered_readably() -> None:
-    rendered = html_to_terminal(
+    rendered = terminal_text(
         '<b>Fet</b> og <a href="https://balansekunst.no">lenke</a> &amp; '
         "<blockquote>sitat\nlinje to</blockquote>",
         color=False,
     )
     assert rendered == "Fet og lenke (https://balansekunst.no) & │ sitat\n│ linje to"
-    assert "\x1b[1m" in html_to_terminal("<b>x</b>", color=True)
+    assert "\x1b[1m" in terminal_text("<b>x</b>", color=True)
 
 
 def test_the_readme_command_runs_without_token_or_network() -> None:

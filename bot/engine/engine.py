@@ -26,6 +26,7 @@ from bot.content.scripts import (
     ScriptNode,
     Scripts,
 )
+from bot.content.telegram_html import MAX_MESSAGE_LENGTH
 from bot.engine import callbacks
 from bot.engine.form import FIELDS, InterestForm
 from bot.engine.form_dialogue import FormDialogue
@@ -58,7 +59,7 @@ MENU_NODES = frozenset({START, MENU})
 NO_SECOND_ANSWER = frozenset({START, MENU, HELP})
 LANGUAGE_COMMANDS = frozenset({"sprak", "språk", "language"})
 EDITED = "edited_message"
-MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routing
+MAX_TEXT_CHARS = MAX_MESSAGE_LENGTH  # Telegram's limit; longer messages are cut before routing
 MAX_COMMAND_CHARS = 32  # Telegram's limit for a command's name
 PATTERN_CUE = "mønstre"  # what `balansebot route` names as the reason for a pattern model's answer
 FORMS_DAY_ZONE = ZoneInfo("Europe/Oslo")  # the day a form count belongs to, as staff count days

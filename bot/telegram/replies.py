@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Protocol, assert_never
@@ -13,13 +11,12 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from bot.content.telegram_html import plain_text
 from bot.engine.model import Button, CallbackButton, LinkButton, Reply
 from bot.logs import telegram_error
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
-TAG = re.compile(r"<[^>]*>")
 
 
 @lru_cache(maxsize=1024)
@@ -116,12 +113,6 @@ async def stop_spinner(bot: Bot, query_id: str) -> None:
         await bot.answer_callback_query(query_id)
     except BadRequest as error:
         log.info("callback query could not be answered: %s", telegram_error(error))
-
-
-def plain_text(text: str) -> str:
-    """Telegram HTML as plain text: a link's address after its words, other tags dropped."""
-    linked = LINK.sub(lambda m: m[2] if m[2] == m[1] else f"{m[2]} ({m[1]})", text)
-    return html.unescape(TAG.sub("", linked))
 
 
 async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.content import telegram_html
-from bot.engine.callbacks import MAX_CALLBACK_BYTES
+from bot.content.telegram_html import MAX_CALLBACK_BYTES
 from bot.engine.model import CallbackButton, Outcome, Reply
 from tests.support.fake_bot_api import MAX_MESSAGE_LENGTH, EntityParseError, parse_html
 

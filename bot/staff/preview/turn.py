@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.content.telegram_html import page_html
 from bot.engine.engine import Engine
 from bot.engine.model import (
     ButtonPress,
@@ -23,7 +24,7 @@ from bot.engine.model import (
 )
 from bot.staff.preview.sessions import Session
 from bot.staff_words import marked, say
-from bot.web.render import page_buttons, telegram_to_html
+from bot.web.render import page_buttons
 
 # Notes for the staff member, said in the staff language when shown.
 LEAD_NOTE = marked("The interest form would now be sent to staff (the preview never sends it).")
@@ -123,7 +124,7 @@ def restart(engine: Engine, session: Session, now: dt.datetime) -> Turn:
 def _shown(reply: Reply, message_id: int, replaces: int | None) -> ShownReply:
     return ShownReply(
         message_id,
-        telegram_to_html(reply.text),
+        page_html(reply.text),
         page_buttons(reply),
         reply.node,
         replaces,
