@@ -51,7 +51,7 @@ def test_every_node_is_reached_by_buttons_or_commands(replies: dict[str, Reply],
 def test_every_reply_is_html_telegram_accepts(replies: dict[str, Reply]) -> None:
     for node, reply in replies.items():
         assert telegram_html.check(reply.text) is None, node
-        assert 0 < telegram_html.telegram_length(reply.text) <= 4096, node
+        assert 0 < telegram_html.telegram_length(reply.text) <= telegram_html.MAX_MESSAGE_LENGTH, node
 
 
 def test_every_button_fits_and_leads_somewhere(replies: dict[str, Reply], scripts: Scripts) -> None:
