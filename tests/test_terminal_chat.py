@@ -6,9 +6,11 @@ import io
 import shutil
 from pathlib import Path
 
-from bot.adapters.terminal import run_chat
-from bot.adapters.terminal_render import html_to_terminal
+from bot.adapters.terminal import parse_input, run_chat
+from bot.adapters.terminal_render import render_reply
+from bot.content.telegram_html import terminal_text
 from bot.engine.engine import Engine
+from bot.engine.model import ButtonPress, CallbackButton, LinkButton, Reply
 from tests.conftest import ROOT, run_balansebot
 
 
@@ -38,13 +40,13 @@ def test_a_number_without_a_button_is_explained(engine: Engine) -> None:
 
 
 def test_html_is_rendered_readably() -> None:
-    rendered = html_to_terminal(
+    rendered = terminal_text(
         '<b>Fet</b> og <a href="https://balansekunst.no">lenke</a> &amp; '
         "<blockquote>sitat\nlinje to</blockquote>",
         color=False,
     )
     assert rendered == "Fet og lenke (https://balansekunst.no) & │ sitat\n│ linje to"
-    assert "\x1b[1m" in html_to_terminal("<b>x</b>", color=True)
+    assert "\x1b[1m" in terminal_text("<b>x</b>", color=True)
 
 
 def test_the_readme_command_runs_without_token_or_network() -> None:
@@ -62,3 +64,15 @@ def test_chat_refuses_broken_scripts(tmp_path: Path) -> None:
     result = run_balansebot("chat", "--dialogues", str(target))
     assert result.returncode == 1
     assert "dialogues/nb/om.yaml:" in result.stderr and "ikke gyldig YAML" in result.stderr
+
+
+def test_a_link_button_shows_its_address_and_only_a_callback_button_can_be_chosen() -> None:
+    reply = Reply(
+        "Velg",
+        ((CallbackButton("Telefon", "n:telefon"),), (LinkButton("Nettsiden", "https://balansekunst.no"),)),
+    )
+    text, choices = render_reply(reply, color=False)
+    assert text == "Velg\n\n  [1] Telefon\n  [2] Nettsiden  → https://balansekunst.no\n"
+    assert choices == ["n:telefon", None]
+    assert parse_input("1", choices) == ButtonPress("n:telefon")
+    assert parse_input("2", choices) is None, "a link is opened, not answered"

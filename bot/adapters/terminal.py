@@ -8,7 +8,8 @@ from typing import TextIO
 
 from bot.adapters.terminal_render import render_reply
 from bot.engine.engine import Engine, choose_language
-from bot.engine.model import ButtonPress, ChatState, Command, Event, ForgetChat, FreeText
+from bot.engine.model import ButtonPress, ChatState, Command, Event, FreeText
+from bot.engine.showing import how_to_show
 from bot.staff_words import say
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "/q"})
@@ -50,9 +51,8 @@ def run_chat(
     while True:
         if event is not None:
             outcome = engine.handle(state, event, clock())
-            state = outcome.state
-            if ForgetChat() in outcome.effects:
-                state = ChatState(lang=state.lang)
+            # Nothing is stored and a terminal cannot edit what it printed: only the state matters.
+            state = how_to_show(event, outcome, pressed=None, newest=None).state
             for reply in outcome.replies:
                 text, choices = render_reply(reply, color=color)
                 stdout.write(text + "\n")

@@ -16,7 +16,6 @@ from bot.engine import callbacks
 from bot.i18n import Catalogs
 from bot.staff_words import say
 
-MAX_TEXT = 4096
 LONG_TEXT = 1000
 _URL_SCHEMES = re.compile(r"^(https?|tg)://\S+$")
 SIMILAR_FACT = 0.8  # difflib ratio: lawyerz → lawyers (0.86), but not lawyers → name
@@ -312,7 +311,7 @@ def _check_node(
     elif not problems:
         length = telegram_length_rendered(node.text, facts, lang, catalogs)
         line = doc.line_of((*loc, "text"))
-        if length > MAX_TEXT:
+        if length > telegram_html.MAX_MESSAGE_LENGTH:
             problems.append(
                 Problem(
                     doc.path,
@@ -320,7 +319,7 @@ def _check_node(
                     say(
                         "the text is {length} characters; Telegram's limit is {max_text}",
                         length=length,
-                        max_text=MAX_TEXT,
+                        max_text=telegram_html.MAX_MESSAGE_LENGTH,
                     ),
                     say("split it into two nodes joined by a button."),
                 )
@@ -370,7 +369,7 @@ def _check_node(
                     say(
                         "this button would send {size} bytes of callback data; Telegram allows {most}",
                         size=size,
-                        most=callbacks.MAX_CALLBACK_BYTES,
+                        most=telegram_html.MAX_CALLBACK_BYTES,
                     ),
                     say("use a shorter node id (at most 60 letters)."),
                 )

@@ -8,12 +8,12 @@ import datetime as dt
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.content.telegram_html import MAX_MESSAGE_LENGTH, utf16_cut, utf16_length
 from bot.delivery.email import lead_text
 from bot.engine.lead import Lead
 from bot.logs import telegram_error
 from bot.storage.outbox import MAX_ERROR_SUMMARY, OutboxItem
 
-MAX_MESSAGE_LENGTH = 4096  # Telegram's limit, in UTF-16 code units
 ELLIPSIS = "…"
 
 
@@ -52,23 +52,18 @@ class TelegramChannel:
 def staff_message(lead: Lead, lead_id: str, created_at: dt.datetime) -> str:
     """The e-mail's text, fitted into one Telegram message by shortening the free-text message."""
     text = lead_text(lead, lead_id, created_at)
-    over = _length(text) - MAX_MESSAGE_LENGTH
+    over = utf16_length(text) - MAX_MESSAGE_LENGTH
     if over > 0 and lead.message:
         message = lead.message.strip()
-        shorter = _cut(message, max(_length(message) - over - len(ELLIPSIS), 0)).rstrip() + ELLIPSIS
+        shorter = utf16_cut(message, max(utf16_length(message) - over - len(ELLIPSIS), 0)).rstrip() + ELLIPSIS
         text = lead_text(dataclasses.replace(lead, message=shorter), lead_id, created_at)
     # The form keeps every other answer short; a lead from elsewhere is cut rather than refused forever.
-    return text if _length(text) <= MAX_MESSAGE_LENGTH else _cut(text, MAX_MESSAGE_LENGTH - 1) + ELLIPSIS
+    return (
+        text
+        if utf16_length(text) <= MAX_MESSAGE_LENGTH
+        else utf16_cut(text, MAX_MESSAGE_LENGTH - 1) + ELLIPSIS
+    )
 
 
 def _summary(error: NetworkError | Forbidden | RetryAfter) -> str:
     return telegram_error(error)[:MAX_ERROR_SUMMARY]
-
-
-def _length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _cut(text: str, units: int) -> str:
-    # Dropping a half surrogate pair ("ignore") keeps an emoji at the cut from turning into garbage.
-    return text.encode("utf-16-le")[: 2 * units].decode("utf-16-le", "ignore")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MAX_CALLBACK_BYTES = 64
+from bot.content.telegram_html import MAX_CALLBACK_BYTES, MIN_CALLBACK_BYTES
+
 _GOTO = "n:"
 _LANGUAGE = "l:"
 _FORM = "f:"
@@ -111,4 +112,4 @@ def fits(data: str) -> bool:
         size = len(data.encode())
     except UnicodeEncodeError:  # a lone surrogate, which a forged update's JSON can carry ("\udc00")
         return False
-    return 1 <= size <= MAX_CALLBACK_BYTES
+    return MIN_CALLBACK_BYTES <= size <= MAX_CALLBACK_BYTES

@@ -26,18 +26,21 @@ from bot.content.scripts import (
     ScriptNode,
     Scripts,
 )
+from bot.content.telegram_html import MAX_MESSAGE_LENGTH
 from bot.engine import callbacks
 from bot.engine.form import FIELDS, InterestForm
 from bot.engine.form_dialogue import FormDialogue
 from bot.engine.model import (
     Button,
     ButtonPress,
+    CallbackButton,
     ChatState,
     Command,
     Event,
     ForgetChat,
     FormsSent,
     FreeText,
+    LinkButton,
     NonText,
     Outcome,
     Reply,
@@ -56,7 +59,7 @@ MENU_NODES = frozenset({START, MENU})
 NO_SECOND_ANSWER = frozenset({START, MENU, HELP})
 LANGUAGE_COMMANDS = frozenset({"sprak", "språk", "language"})
 EDITED = "edited_message"
-MAX_TEXT_CHARS = 4096  # Telegram's limit; longer messages are cut before routing
+MAX_TEXT_CHARS = MAX_MESSAGE_LENGTH  # Telegram's limit; longer messages are cut before routing
 MAX_COMMAND_CHARS = 32  # Telegram's limit for a command's name
 PATTERN_CUE = "mønstre"  # what `balansebot route` names as the reason for a pattern model's answer
 FORMS_DAY_ZONE = ZoneInfo("Europe/Oslo")  # the day a form count belongs to, as staff count days
@@ -316,7 +319,7 @@ class Engine:
         if close:
             _ = self._t(state).gettext
             nodes = [n for m in close if (n := self.scripts.node(state.lang, m.node)) is not None]
-            keyboard = tuple((Button(n.title, callback_data=callbacks.goto(n.id)),) for n in nodes)
+            keyboard = tuple((CallbackButton(n.title, callbacks.goto(n.id)),) for n in nodes)
             reply = Reply(
                 _("I'm not quite sure what you mean. Did you mean …"), (*keyboard, self._menu_row(state))
             )
@@ -349,7 +352,7 @@ class Engine:
         """Each language of languages.yaml that has scripts, named in itself, as a button."""
         _ = self._t(state).gettext
         keyboard = tuple(
-            (Button(language.name, callback_data=callbacks.language(language.code)),)
+            (CallbackButton(language.name, callbacks.language(language.code)),)
             for language in self.scripts.language_list.entries
             if language.code in self.scripts.languages
         )
@@ -391,16 +394,16 @@ class Engine:
         rows: list[tuple[Button, ...]] = []
         for button in node.buttons:
             if button.url is not None:
-                rows.append((Button(button.text, url=button.url),))
+                rows.append((LinkButton(button.text, button.url),))
             elif button.goto == FORM_NODE and not self.lead_form:
                 continue  # no delivery to staff configured: the text's e-mail address is the way
             elif button.quick_exit:
-                rows.append((Button(button.text, callback_data=callbacks.quick_exit()),))
+                rows.append((CallbackButton(button.text, callbacks.quick_exit()),))
             elif button.auto_delete_seconds is not None:
                 data = callbacks.auto_delete(button.auto_delete_seconds)
-                rows.append((Button(button.text, callback_data=data),))
+                rows.append((CallbackButton(button.text, data),))
             elif button.goto is not None:
-                rows.append((Button(button.text, callback_data=callbacks.goto(button.goto)),))
+                rows.append((CallbackButton(button.text, callbacks.goto(button.goto)),))
         leads_to_menu = any(b.goto in MENU_NODES for b in node.buttons)
         if node.id not in MENU_NODES and not leads_to_menu:
             rows.append(self._menu_row(state))
@@ -408,7 +411,7 @@ class Engine:
 
     def _menu_row(self, state: ChatState) -> tuple[Button, ...]:
         _ = self._t(state).gettext
-        return (Button(_("↩️ Back to the menu"), callback_data=callbacks.goto(MENU)),)
+        return (CallbackButton(_("↩️ Back to the menu"), callbacks.goto(MENU)),)
 
     def _t(self, state: ChatState) -> gettext.NullTranslations:
         return self.catalogs.get(state.lang)

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from bot.content.telegram_html import utf16_length
+
 Field = Literal["organisation", "actor_kind", "size", "contact_person", "contact", "message"]
 FIELDS: tuple[Field, ...] = ("organisation", "actor_kind", "size", "contact_person", "contact", "message")
 Step = Field | Literal["consent", "summary", "change"]
@@ -86,7 +88,7 @@ def check_answer(field: Field, text: str) -> tuple[str, Problem | None]:
         return value, "empty"
     # Counted as Telegram counts (UTF-16 units: an emoji is two), so the summary of six answers
     # always fits in one message.
-    if len(value.encode("utf-16-le")) // 2 > limit:
+    if utf16_length(value) > limit:
         return value, "too_long"
     if field == "contact" and not (_EMAIL.match(value) or _PHONE.match(value)):
         return value, "contact"

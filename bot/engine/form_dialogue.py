@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from bot.engine import callbacks
 from bot.engine.form import ACTOR_KINDS, FIELDS, MAX_ANSWER, MAX_MESSAGE, Field, InterestForm, check_answer
-from bot.engine.model import Button, ChatState, Outcome, Reply, SubmitLead
+from bot.engine.model import Button, CallbackButton, ChatState, Outcome, Reply, SubmitLead
 
 Translate = Callable[[ChatState], gettext.NullTranslations]
 MenuWithNote = Callable[[ChatState, str], Outcome]
@@ -146,13 +146,13 @@ class FormDialogue:
 
     def _question(self, state: ChatState, form: InterestForm) -> tuple[str, tuple[tuple[Button, ...], ...]]:
         _ = self._t(state).gettext
-        cancel = (Button(_("Cancel"), callback_data=callbacks.form(CANCEL)),)
+        cancel = (CallbackButton(_("Cancel"), callbacks.form(CANCEL)),)
         labels = self._labels(state)
         match form.step:
             case "organisation":
                 return _("1/6 What is the name of your organisation?"), (cancel,)
             case "actor_kind":
-                kinds = tuple((Button(labels[k], callback_data=callbacks.form(k)),) for k in ACTOR_KINDS)
+                kinds = tuple((CallbackButton(labels[k], callbacks.form(k)),) for k in ACTOR_KINDS)
                 return _("2/6 What kind of actor are you?"), (*kinds, cancel)
             case "size":
                 return _("3/6 Roughly how many people work or take part in your organisation?"), (cancel,)
@@ -161,7 +161,7 @@ class FormDialogue:
             case "contact":
                 return _("5/6 Which e-mail address or phone number should they use?"), (cancel,)
             case "message":
-                skip = (Button(_("Skip"), callback_data=callbacks.form(SKIP)),)
+                skip = (CallbackButton(_("Skip"), callbacks.form(SKIP)),)
                 return _("6/6 Anything else you would like to tell them? Write it, or press Skip."), (
                     skip,
                     cancel,
@@ -170,16 +170,14 @@ class FormDialogue:
                 question = _("May Balansekunst contact {person} at {contact} about Balansemerket?").format(
                     person=html.escape(form.contact_person), contact=html.escape(form.contact)
                 )
-                yes = (Button(_("Yes, you may contact us"), callback_data=callbacks.form(YES)),)
+                yes = (CallbackButton(_("Yes, you may contact us"), callbacks.form(YES)),)
                 return question, (yes, cancel)
             case "summary":
-                send = (Button(_("Send"), callback_data=callbacks.form(SEND)),)
-                change = (Button(_("Change"), callback_data=callbacks.form(CHANGE)),)
+                send = (CallbackButton(_("Send"), callbacks.form(SEND)),)
+                change = (CallbackButton(_("Change"), callbacks.form(CHANGE)),)
                 return self._summary(state, form), (send, change, cancel)
             case "change":
-                fields = tuple(
-                    (Button(labels[f], callback_data=callbacks.form(FIELD_PREFIX + f)),) for f in FIELDS
-                )
+                fields = tuple((CallbackButton(labels[f], callbacks.form(FIELD_PREFIX + f)),) for f in FIELDS)
                 return _("What would you like to change?"), (*fields, cancel)
 
     def _summary(self, state: ChatState, form: InterestForm) -> str:

@@ -15,7 +15,8 @@ from telegram.error import BadRequest
 
 from bot.content.scripts import Scripts
 from bot.engine.engine import Engine, choose_language
-from bot.engine.model import ChatState, Event, ForgetChat, Outcome, SetAutoDelete, SubmitLead
+from bot.engine.model import ChatState, Event, Outcome, SetAutoDelete, SubmitLead
+from bot.engine.showing import how_to_show
 from bot.logs import telegram_error
 from bot.stats.counter import StatsCounter
 from bot.storage.pseudonym import Pseudonymizer
@@ -138,29 +139,30 @@ class Conversations:
             for effect in outcome.effects:
                 if isinstance(effect, SubmitLead):
                     await self._submit(effect, incoming.update_id)
-            if ForgetChat() in outcome.effects:
+            showing = how_to_show(
+                incoming.event,
+                outcome,
+                pressed=incoming.pressed_message_id,
+                newest=stored.last_bot_message_id,
+            )
+            if showing.forget:
                 # Forgotten first: a failed confirmation must not keep what the reader asked to delete.
                 await turn.finish(None, self._clock())
                 await self._delete_messages(bot, stored, incoming, retention)
                 await send_replies(bot, incoming.chat_id, outcome.replies, edit_message_id=None)
                 self._count(outcome)
                 return outcome.nodes
-            editable = (
-                incoming.pressed_message_id
-                if incoming.pressed_message_id == stored.last_bot_message_id
-                else None
-            )
             sent = await send_replies(
                 bot,
                 incoming.chat_id,
                 outcome.replies,
-                edit_message_id=editable,
+                edit_message_id=showing.edit,
                 already_sent=turn.sent,
                 record_sent=turn.record_sent,
             )
             now = self._clock()
             own = [incoming.message_id] if incoming.message_id is not None else []
-            updated = replace(stored, state=outcome.state).remember(
+            updated = replace(stored, state=showing.state).remember(
                 own + sent, now, retention.message_ids, sent[-1] if sent else None
             )
             for effect in outcome.effects:

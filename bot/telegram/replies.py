@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.engine.model import Reply
+from bot.content.telegram_html import plain_text
+from bot.engine.model import Button, CallbackButton, LinkButton, Reply
 from bot.logs import telegram_error
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
-TAG = re.compile(r"<[^>]*>")
 
 
 @lru_cache(maxsize=1024)
@@ -27,17 +24,18 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's buttons as an inline keyboard (replies repeat: cached; PTB's objects are frozen)."""
     if not reply.keyboard:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(b.text, url=b.url)
-                if b.url
-                else InlineKeyboardButton(b.text, callback_data=b.callback_data)
-                for b in row
-            ]
-            for row in reply.keyboard
-        ]
-    )
+    return InlineKeyboardMarkup([[telegram_button(b) for b in row] for row in reply.keyboard])
+
+
+def telegram_button(button: Button) -> InlineKeyboardButton:
+    """One engine button as Telegram's inline keyboard button."""
+    match button:
+        case CallbackButton(text, data):
+            return InlineKeyboardButton(text, callback_data=data)
+        case LinkButton(text, url):
+            return InlineKeyboardButton(text, url=url)
+        case _:
+            assert_never(button)
 
 
 class RecordSent(Protocol):
@@ -115,12 +113,6 @@ async def stop_spinner(bot: Bot, query_id: str) -> None:
         await bot.answer_callback_query(query_id)
     except BadRequest as error:
         log.info("callback query could not be answered: %s", telegram_error(error))
-
-
-def plain_text(text: str) -> str:
-    """Telegram HTML as plain text: a link's address after its words, other tags dropped."""
-    linked = LINK.sub(lambda m: m[2] if m[2] == m[1] else f"{m[2]} ({m[1]})", text)
-    return html.unescape(TAG.sub("", linked))
 
 
 async def _edit(bot: Bot, chat_id: int, message_id: int, reply: Reply) -> bool:

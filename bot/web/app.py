@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from bot.content.scripts import Scripts
+from bot.content.telegram_html import page_html
 from bot.engine.engine import choose_language
 from bot.engine.model import Command, Event, FreeText
 from bot.i18n import Catalogs
@@ -38,7 +39,7 @@ from bot.web.chat_request import (
     parse_model,
 )
 from bot.web.conversation import WebConversations
-from bot.web.render import page_buttons, telegram_to_html
+from bot.web.render import page_buttons
 from bot.web.texts import page_texts
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ async def turn(request: web.Request) -> web.Response:
     # Counted like a Telegram update, once answered; a resent message by itself.
     chat.metrics.count_update("web_resent" if answer.replayed else WEB_KINDS[asked.event.kind])
     replies = [
-        {"html": telegram_to_html(reply.text), "buttons": [list(row) for row in page_buttons(reply)]}
+        {"html": page_html(reply.text), "buttons": [list(row) for row in page_buttons(reply)]}
         for reply in answer.replies
     ]
     shown: dict[str, object] = {

@@ -14,9 +14,10 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.content.telegram_html import MAX_MESSAGE_LENGTH
 from bot.delivery.email import EmailChannel, SmtpConfig
 from bot.delivery.leads import OutboxLeads
-from bot.delivery.telegram_chat import MAX_MESSAGE_LENGTH, TelegramChannel, staff_message
+from bot.delivery.telegram_chat import TelegramChannel, staff_message
 from bot.delivery.worker import FIRST_DELAY, MAX_DELAY, deliver_due, run_forever
 from bot.engine.form import InterestForm
 from bot.engine.lead import Lead

@@ -11,6 +11,7 @@ from bot.content.scripts import ACUTE, DELETED, FALLBACK, MENU, START
 from bot.engine import callbacks
 from bot.engine.engine import Engine
 from bot.engine.model import ButtonPress, ChatState, Command, ForgetChat, FreeText, NonText
+from tests.support.buttons import callback_data
 
 
 def test_start_greets_and_shows_the_menu(engine: Engine) -> None:
@@ -151,7 +152,7 @@ def test_language_choice_and_switch(engine: Engine) -> None:
     (reply,) = choice.replies
     labels = [b.text for row in reply.keyboard for b in row]
     assert labels[:3] == ["Norsk bokmål", "Norsk nynorsk", "English"]
-    data = [b.callback_data for row in reply.keyboard for b in row]
+    data = callback_data(reply)
     switched = engine.handle(choice.state, ButtonPress(data[1]))
     assert switched.state.lang == "nn"
     assert switched.state.node == MENU

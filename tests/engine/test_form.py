@@ -26,6 +26,7 @@ from bot.engine.model import (
 )
 from bot.i18n import Catalogs
 from bot.settings import ServeSettings
+from tests.support.buttons import callback_data
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +48,9 @@ class Chat:
         self.state = self.last.state
         return self.last.replies[-1].text
 
-    def buttons(self) -> list[str | None]:
+    def buttons(self) -> list[str]:
         assert self.last is not None
-        return [b.callback_data for row in self.last.replies[-1].keyboard for b in row]
+        return callback_data(self.last.replies[-1])
 
 
 def start(engine: Engine) -> Chat:
@@ -65,10 +66,8 @@ def test_the_form_is_offered_only_when_leads_can_be_delivered(scripts: Scripts, 
         ChatState(), ButtonPress(callbacks.goto("merket_soke"))
     )
     without = Engine(scripts, catalogs).handle(ChatState(), ButtonPress(callbacks.goto("merket_soke")))
-    assert callbacks.goto("skjema") in [b.callback_data for row in page.replies[0].keyboard for b in row]
-    assert callbacks.goto("skjema") not in [
-        b.callback_data for row in without.replies[0].keyboard for b in row
-    ]
+    assert callbacks.goto("skjema") in callback_data(page.replies[0])
+    assert callbacks.goto("skjema") not in callback_data(without.replies[0])
     assert "hei@balansekunstprosjektet.no" in without.replies[0].text, "the e-mail address instead"
     assert with_form.replies
     refused = Engine(scripts, catalogs).handle(ChatState(), ButtonPress(callbacks.goto("skjema")))
@@ -230,7 +229,7 @@ def test_without_a_channel_the_form_is_not_offered(scripts: Scripts, catalogs: C
     engine = LeadFormEngine(scripts, catalogs, channels=LeadChannels())
     assert not engine.lead_form
     page = engine.handle(ChatState(), ButtonPress(callbacks.goto("merket_soke")))
-    assert callbacks.goto("skjema") not in [b.callback_data for row in page.replies[0].keyboard for b in row]
+    assert callbacks.goto("skjema") not in callback_data(page.replies[0])
 
 
 def test_staff_tools_name_no_channel(engine: Engine) -> None:

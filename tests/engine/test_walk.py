@@ -11,7 +11,8 @@ from bot.content import telegram_html
 from bot.content.scripts import LANGUAGE_NODE, MENU, REQUIRED_NODES, SOURCE_LANGUAGE, Scripts
 from bot.engine import callbacks
 from bot.engine.engine import Engine
-from bot.engine.model import ButtonPress, ChatState, Command, Reply
+from bot.engine.model import ButtonPress, CallbackButton, ChatState, Command, LinkButton, Reply
+from tests.support.buttons import callback_data
 
 
 def walk(engine: Engine, lang: str = "nb") -> dict[str, Reply]:
@@ -29,8 +30,8 @@ def walk(engine: Engine, lang: str = "nb") -> dict[str, Reply]:
             seen[reply.node] = reply
             for row in reply.keyboard:
                 for button in row:
-                    if button.callback_data is not None:
-                        queue.append(engine.handle(outcome.state, ButtonPress(button.callback_data)))
+                    if isinstance(button, CallbackButton):
+                        queue.append(engine.handle(outcome.state, ButtonPress(button.data)))
     return seen
 
 
@@ -50,7 +51,7 @@ def test_every_node_is_reached_by_buttons_or_commands(replies: dict[str, Reply],
 def test_every_reply_is_html_telegram_accepts(replies: dict[str, Reply]) -> None:
     for node, reply in replies.items():
         assert telegram_html.check(reply.text) is None, node
-        assert 0 < telegram_html.telegram_length(reply.text) <= 4096, node
+        assert 0 < telegram_html.telegram_length(reply.text) <= telegram_html.MAX_MESSAGE_LENGTH, node
 
 
 def test_every_button_fits_and_leads_somewhere(replies: dict[str, Reply], scripts: Scripts) -> None:
@@ -58,11 +59,11 @@ def test_every_button_fits_and_leads_somewhere(replies: dict[str, Reply], script
         assert reply.keyboard, f"{node} has no buttons"
         for row in reply.keyboard:
             for button in row:
-                if button.url is not None:
+                if isinstance(button, LinkButton):
                     assert re.match(r"^(https?|tg)://", button.url), node
                     continue
-                assert button.callback_data is not None and callbacks.fits(button.callback_data), node
-                target = callbacks.parse(button.callback_data)
+                assert callbacks.fits(button.data), node
+                target = callbacks.parse(button.data)
                 if isinstance(target, callbacks.ChooseLanguage):
                     assert target.lang in scripts.languages
                     continue
@@ -77,9 +78,7 @@ def test_the_menu_is_one_press_away_everywhere(replies: dict[str, Reply]) -> Non
     for node, reply in replies.items():
         if node in ("start", MENU):
             continue
-        assert any(
-            b.callback_data in (menu_data, callbacks.goto("start")) for row in reply.keyboard for b in row
-        ), node
+        assert {menu_data, callbacks.goto("start")} & set(callback_data(reply)), node
 
 
 def plain(reply: Reply) -> str:

@@ -14,7 +14,7 @@ from bot.content.telegram_html import visible_text
 from bot.engine import callbacks
 from bot.engine.engine import Engine
 from bot.engine.form import MAX_ANSWER, MAX_MESSAGE, InterestForm
-from bot.engine.model import Button, ButtonPress, ChatState, Command, Event, FreeText
+from bot.engine.model import Button, ButtonPress, CallbackButton, ChatState, Command, Event, FreeText
 from bot.i18n import Catalogs
 from tests.fuzz import strategies
 from tests.fuzz.invariants import outcome_violations
@@ -40,9 +40,9 @@ def assert_answers_well(engine: Engine, state: ChatState, event: Event, now: dt.
 def assert_buttons_work(engine: Engine, state: ChatState, keyboard: tuple[tuple[Button, ...], ...]) -> None:
     """Every button just sent is understood when pressed: none is "no longer in use"."""
     stale = engine.catalogs.get(state.lang).gettext("That button is no longer in use. Here is the menu:")
-    for button in (b for row in keyboard for b in row if b.callback_data is not None):
-        assert not isinstance(callbacks.parse(button.callback_data), callbacks.UnknownButton), button
-        pressed = engine.handle(state, ButtonPress(button.callback_data))
+    for button in (b for row in keyboard for b in row if isinstance(b, CallbackButton)):
+        assert not isinstance(callbacks.parse(button.data), callbacks.UnknownButton), button
+        pressed = engine.handle(state, ButtonPress(button.data))
         assert stale not in pressed.replies[0].text, f"{button} in {state!r}"
         assert not outcome_violations(pressed)
 

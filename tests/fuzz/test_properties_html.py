@@ -84,3 +84,16 @@ def test_what_the_checker_accepts_the_bot_api_accepts(text: str) -> None:
             parse_html(text)
         except EntityParseError as error:
             raise AssertionError(f"check() passed {text!r} but the Bot API says: {error}") from None
+
+
+@FAST
+@given(text=st.one_of(html_like, strategies.user_text))
+def test_the_lenient_reading_never_raises_and_finds_the_same_first_problem(text: str) -> None:
+    tokens, problem = telegram_html.tokenize(text, lenient=True)
+    assert problem == telegram_html.check(text)
+    if problem is None:
+        assert tokens == telegram_html.tokenize(text)[0], "valid HTML reads the same either way"
+        if not any(t.kind == "start" and t.value == "a" for t in tokens):
+            assert telegram_html.plain_text(text) == telegram_html.visible_text(text), "only links differ"
+    telegram_html.plain_text(text)
+    telegram_html.page_html(text)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from bot.content.loader import load_scripts
 from bot.content.scripts import Scripts
+from bot.content.telegram_html import PAGE_ATTRIBUTES, PAGE_TAGS, page_html
 from bot.engine.engine import Engine
 from bot.engine.model import ChatState, Outcome
 from bot.i18n import Catalogs
@@ -34,7 +35,6 @@ from bot.stats.recorder import StatsRecorder
 from bot.stats.store import SqlStatsStore
 from bot.storage import migrate
 from bot.storage.database import create_engine
-from bot.web.render import OUTPUT_ATTRIBUTES, OUTPUT_TAGS, telegram_to_html
 from tests.conftest import DIALOGUES, needs_dot, run_balansebot
 
 SESSION = "tab-0123456789abcdef"
@@ -150,6 +150,20 @@ async def test_a_press_on_the_newest_message_edits_it_and_an_older_one_gets_a_ne
     assert older["replies"][0]["id"] not in (greeting["id"], new_id)
     # A press without saying which message it was on cannot edit anything.
     assert (await preview.turn("press", "n:meny"))["replies"][0]["replaces"] is None
+
+
+async def test_a_link_button_opens_its_address_beside_the_callback_buttons(editable: Preview) -> None:
+    om = editable.folder / "nb" / "om.yaml"
+    marker = "      - text: Balansemerket\n"
+    link = "      - text: Nettsiden\n        url: https://balansekunst.no\n"
+    om.write_text(om.read_text(encoding="utf-8").replace(marker, link + marker, 1), "utf-8")
+    assert (await editable.live.reload()).status == "reloaded"
+    await editable.turn("restart")
+    buttons = [b for row in (await editable.turn("press", "n:om"))["replies"][0]["buttons"] for b in row]
+    assert buttons[:2] == [
+        {"text": "Nettsiden", "url": "https://balansekunst.no"},
+        {"text": "Balansemerket", "callback": "n:merket"},
+    ]
 
 
 async def test_the_hotline_question_gets_the_number_in_bold(preview: Preview) -> None:
@@ -621,10 +635,10 @@ PIECES = st.one_of(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(PIECES, max_size=25).map("".join))
 def test_only_telegram_formatting_survives_whatever_the_input(text: str) -> None:
-    result = parsed(telegram_to_html(text))
+    result = parsed(page_html(text))
     for tag, attrs in result.tags:
-        assert tag in OUTPUT_TAGS, tag
-        assert set(attrs) <= OUTPUT_ATTRIBUTES.get(tag, frozenset()), (tag, attrs)
+        assert tag in PAGE_TAGS, tag
+        assert set(attrs) <= PAGE_ATTRIBUTES.get(tag, frozenset()), (tag, attrs)
         if tag == "a":
             assert re.match(r"^(https?|tg)://", attrs["href"] or ""), attrs
             assert attrs["rel"] == "noopener noreferrer"
@@ -636,7 +650,7 @@ def test_only_telegram_formatting_survives_whatever_the_input(text: str) -> None
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60))
 def test_escaped_text_is_shown_exactly_as_typed(text: str) -> None:
-    shown = telegram_to_html(html.escape(text, quote=False))
+    shown = page_html(html.escape(text, quote=False))
     result = parsed(shown)
     assert result.tags == []
     assert "".join(result.text) == text
@@ -673,7 +687,7 @@ def test_escaped_text_is_shown_exactly_as_typed(text: str) -> None:
     ],
 )
 def test_telegram_html_is_drawn_as_telegram_draws_it(telegram: str, page: str) -> None:
-    assert telegram_to_html(telegram) == page
+    assert page_html(telegram) == page
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example"])

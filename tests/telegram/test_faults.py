@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.replies import plain_text
 from tests.support.fake_bot_api import FakeBotApi, FakeUser, Op
 from tests.telegram.serving import Served, serving
 
@@ -205,12 +204,3 @@ async def test_a_reader_who_blocked_the_bot_is_not_written_to_again(
     log = served.log_text()
     assert "could not be answered (403 Forbidden: bot was blocked by the user)" in log
     assert_nothing_personal(served, kari, TYPED)
-
-
-def test_plain_text_keeps_the_words_and_writes_links_out() -> None:
-    html = (
-        '<b>Ring</b> 400&nbsp;38&#160;800 &amp; les <a href="https://balansekunst.no/x?a=1&amp;b=2">mer</a>'
-    )
-    assert plain_text(html) == "Ring 400\xa038\xa0800 & les mer (https://balansekunst.no/x?a=1&b=2)"
-    assert plain_text('<a href="https://x.no">https://x.no</a>') == "https://x.no"
-    assert plain_text("1 &lt; 2") == "1 < 2", "an escaped < is text, not a tag"

@@ -20,6 +20,7 @@ from bot.engine.engine import Engine
 from bot.engine.model import ButtonPress, ChatState, Command, FreeText, NonText, Outcome
 from bot.i18n import Catalogs
 from bot.staff.evaluation import Report, evaluate, load_examples
+from tests.support.buttons import callback_data
 
 HERE = Path(__file__).parent
 # The sets staff tune on, one list with `balansebot confusion`; labelled.yaml has its own bars.
@@ -165,7 +166,7 @@ def test_every_dead_end_shows_the_emergency_number_and_the_acute_button(engine: 
     for name, outcome in dead_ends(engine, lang).items():
         (reply,) = outcome.replies
         assert "112" in reply.text, (lang, name, reply.text)
-        buttons = [b.callback_data for row in reply.keyboard for b in row]
+        buttons = callback_data(reply)
         assert "n:akutt" in buttons, (lang, name, buttons)
     assert dead_ends(engine, lang)["fallback"].nodes == (FALLBACK,)
 

@@ -15,6 +15,7 @@ from bot.engine.model import ChatState, FreeText
 from bot.i18n import Catalogs
 from bot.staff.evaluation import Report, evaluate, load_examples
 from tests.conftest import Reload
+from tests.support.buttons import callback_data
 
 HERE = Path(__file__).parent
 LABELLED = HERE / "labelled.yaml"
@@ -125,7 +126,7 @@ def test_two_equally_likely_topics_ask_mente_du(
     assert outcome.state == ChatState(node="start"), "asking is not moving"
     (reply,) = outcome.replies
     assert "Mente du" in reply.text
-    data = [b.callback_data for row in reply.keyboard for b in row]
+    data = callback_data(reply)
     assert sorted(data[:2]) == ["n:om_lydprove", "n:telefon_lydprove"]
     assert [b.text for row in reply.keyboard for b in row][-1] == "↩️ Til menyen"
     one_topic = engine.handle(ChatState(), FreeText("hva er balansemerket"))

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from bot.content.problems import Problem
 from bot.engine.engine import Engine
-from bot.engine.model import ButtonPress, ChatState, Command, Event, FreeText, Reply
+from bot.engine.model import (
+    ButtonPress,
+    CallbackButton,
+    ChatState,
+    Command,
+    Event,
+    FreeText,
+    LinkButton,
+    Reply,
+)
 from bot.staff.dialogue_tests.conversation import Conversation, Failure, Result, Step
 from bot.staff.dialogue_tests.judging import as_read, first_failure
 from bot.staff.dialogue_tests.matching import matching_buttons
@@ -58,9 +69,13 @@ def _event(step: Step, last: Reply | None) -> Event | str:
             text=step.value,
             names=names,
         )
-    if matches[0].callback_data is None:
-        return say("“{button}” opens a web page; the bot does not answer it", button=matches[0].text)
-    return ButtonPress(matches[0].callback_data)
+    match pressed := matches[0]:
+        case CallbackButton(_, data):
+            return ButtonPress(data)
+        case LinkButton(text, _):
+            return say("“{button}” opens a web page; the bot does not answer it", button=text)
+        case _:
+            assert_never(pressed)
 
 
 def check_and_run(engine: Engine, conversation: Conversation) -> Result | list[Problem]:

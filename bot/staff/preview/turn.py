@@ -1,8 +1,8 @@
 """One turn of a preview chat: the engine answers, and the answer is shaped as the page shows it.
 
-It mirrors the Telegram adapter (bot/telegram/conversations.py): a press on the newest bot
-message edits that message in place; /slett forgets the chat and clears its messages. Nothing is
-ever delivered: a completed interest form only becomes a note for the staff member.
+It follows the Telegram adapter's rule (bot/engine/showing.py): a press on the newest bot message
+edits that message in place; /slett forgets the chat and clears its messages. Nothing is ever
+delivered: a completed interest form only becomes a note for the staff member.
 """
 
 from __future__ import annotations
@@ -10,20 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.content.telegram_html import page_html
 from bot.engine.engine import Engine
 from bot.engine.model import (
-    ButtonPress,
-    ChatState,
     Command,
     Event,
-    ForgetChat,
     Reply,
     SetAutoDelete,
     SubmitLead,
 )
+from bot.engine.showing import how_to_show
 from bot.staff.preview.sessions import Session
 from bot.staff_words import marked, say
-from bot.web.render import page_buttons, telegram_to_html
+from bot.web.render import page_buttons
 
 # Notes for the staff member, said in the staff language when shown.
 LEAD_NOTE = marked("The interest form would now be sent to staff (the preview never sends it).")
@@ -92,27 +91,20 @@ def take_turn(
                 if after is None
                 else say(AUTO_DELETE_NOTE, seconds=int(after.total_seconds())),
             )
-    forgot = ForgetChat() in outcome.effects
-    if forgot:
-        session.state = ChatState(lang=outcome.state.lang)
+    showing = how_to_show(event, outcome, pressed=pressed, newest=session.last_bot_message)
+    session.state = showing.state
+    if showing.forget:
         session.last_bot_message = None
         notes = (*notes, say(FORGOT_NOTE))
-    else:
-        session.state = outcome.state
-    editable = (
-        pressed
-        if isinstance(event, ButtonPress) and pressed is not None and pressed == session.last_bot_message
-        else None
-    )
     shown = []
     for index, reply in enumerate(outcome.replies):
-        replaces = editable if index == 0 else None
+        replaces = showing.edit if index == 0 else None
         message_id = replaces if replaces is not None else session.new_message_id()
         shown.append(_shown(reply, message_id, replaces))
     if shown:
         session.last_bot_message = shown[-1].id
     node = next((r.node for r in reversed(outcome.replies) if r.node), None) or session.state.node
-    return Turn(tuple(shown), node, session.state.lang, notes, forgot)
+    return Turn(tuple(shown), node, session.state.lang, notes, showing.forget)
 
 
 def restart(engine: Engine, session: Session, now: dt.datetime) -> Turn:
@@ -123,7 +115,7 @@ def restart(engine: Engine, session: Session, now: dt.datetime) -> Turn:
 def _shown(reply: Reply, message_id: int, replaces: int | None) -> ShownReply:
     return ShownReply(
         message_id,
-        telegram_to_html(reply.text),
+        page_html(reply.text),
         page_buttons(reply),
         reply.node,
         replaces,
