@@ -6,11 +6,11 @@ import io
 import shutil
 from pathlib import Path
 
-from bot.adapters.terminal import parse_input, run_chat
-from bot.adapters.terminal_render import render_reply
 from bot.content.telegram_html import terminal_text
 from bot.engine.engine import Engine
 from bot.engine.model import ButtonPress, CallbackButton, LinkButton, Reply
+from bot.terminal.chat import parse_input, run_chat
+from bot.terminal.render import render_reply
 from tests.conftest import ROOT, run_balansebot
 
 

@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from bot.adapters.terminal import run_chat
 from bot.commands.common import engine_or_exit
 from bot.staff_words import say
+from bot.terminal.chat import run_chat
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,1 +1,1 @@
-"""Telegram integration: transport and adapters for python-telegram-bot."""
+"""The Telegram adapter: updates in (webhook or polling), replies out through one paced Bot API client."""

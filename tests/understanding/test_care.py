@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.commands.confusion import TUNED_ON
 from bot.content.loader import load_scripts
 from bot.content.scripts import FALLBACK
@@ -35,17 +36,15 @@ HELDOUT_SETS = (
 HELDOUT = [HERE / f for f in HELDOUT_SETS]
 LANGS = ("nb", "nn", "en")
 
-# Measured on 2026-12-04 (end of session) with the pattern models, which learned from the tuning
-# sets (5,930 messages with corpus_train5-9 and corpus_danger5, which met the bot unseen first),
-# on the first four held-out sets (1,385): recall 97.9 % (97.5 on 2026-12-03), false alarms
-# 13.3 % (12.9), disclosures 85 % (74), overall 90.4 % (87.7). corpus_danger6 (284, written by an
-# outsider the same evening) at first sight: recall 98.7 %, false alarms 12.9 %, overall 89.4 %;
-# all five: 98.1 %, 13.2 %, 90.2 %.
+# Measured on 2026-12-04 (evening) with the pattern models, which learned from the tuning sets
+# (6,748 messages, with corpus_train10, 420 look-alikes and danger close to them), on all five
+# held-out sets (1,669): recall 97.9 % (98.1 in the morning), false alarms 11.7 % (13.2),
+# disclosures 86 % (86), overall 90.8 % (90.2). Tuning sets: 100 %, 7.1 %, 96.4 %.
 # Targets (issue #14): recall 100 %, false alarms <= 5 %, each category >= 85 %, overall >= 92 %,
 # on the held-out part.
 # Raise a floor whenever the bot gets better.
-TUNING_FLOOR = {"acute_recall": 0.99, "false_alarms": 0.10, "overall": 0.955}
-HELDOUT_FLOOR = {"acute_recall": 0.975, "false_alarms": 0.14, "overall": 0.90}
+TUNING_FLOOR = {"acute_recall": 0.995, "false_alarms": 0.08, "overall": 0.96}
+HELDOUT_FLOOR = {"acute_recall": 0.975, "false_alarms": 0.125, "overall": 0.905}
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +198,38 @@ def test_an_unknown_concept_in_acute_yaml_is_refused_with_file_and_line(
     line = text.splitlines().index("  - when: [selvmord]") + 1
     assert problem.line == line
     assert "selvmord" in problem.hint
+
+
+# A weak cue ("knivar") in a question the bot cannot answer, far from every danger message.
+PROP_KNIVES = "vi brukar knivar av papp i dansen på kulturskulen, er det greitt for sjuåringane?"
+
+
+def test_a_weak_cue_the_bot_cannot_otherwise_answer_gives_way_to_the_fallback_with_help(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alert = engine.alert(PROP_KNIVES)
+    assert alert is not None and alert.weak, "the rules still see a weak cue"
+    outcome = engine.handle(ChatState(lang="nn"), FreeText(PROP_KNIVES))
+    assert outcome.route == "fallback" and outcome.nodes == (FALLBACK,)
+    (reply,) = outcome.replies
+    assert "112" in reply.text and "n:akutt" in callback_data(reply), "the fallback shows the way to help"
+    assert main(["route", PROP_KNIVES]) == 0
+    assert "alarmen ga plass for svaret «ikke forstått»" in capsys.readouterr().out
+
+
+def test_a_weak_cue_with_an_answer_keeps_the_acute_help_first(engine: Engine) -> None:
+    # "redd" is a weak cue the danger model finds far from danger, but the message has an answer
+    # of its own (someone frightened): the acute help still comes first.
+    outcome = engine.handle(ChatState(), FreeText("jeg er så redd"))
+    assert outcome.route == "acute" and outcome.nodes[0] == "akutt" and len(outcome.nodes) == 2
+
+
+def test_no_real_danger_in_any_labelled_set_gives_way_to_the_fallback(engine: Engine) -> None:
+    in_danger = [e for e in load_examples(*TUNING, *HELDOUT) if e.expect in engine.acute_nodes()]
+    taken_back = [
+        e.text
+        for e in in_danger
+        if (alert := engine.alert(e.text)) is not None
+        and engine.handle(ChatState(lang=e.lang), FreeText(e.text)).route != "acute"
+    ]
+    assert len(in_danger) > 2000 and taken_back == []

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.adapters.terminal_render import render_reply
 from bot.engine.engine import Engine, choose_language
 from bot.engine.model import ButtonPress, ChatState, Command, Event, FreeText
 from bot.engine.showing import how_to_show
 from bot.staff_words import say
+from bot.terminal.render import render_reply
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "/q"})
 PROMPT = "> "

@@ -1,1 +1,0 @@
-"""Thin adapters that carry the engine's replies to a medium: the terminal, Telegram, the web preview."""

@@ -1,0 +1,1 @@
+"""The terminal adapter (`balansebot chat`): replies drawn in a terminal, typed input read back."""
