@@ -229,7 +229,7 @@ def test_no_real_danger_in_any_labelled_set_gives_way_to_the_fallback(engine: En
     taken_back = [
         e.text
         for e in in_danger
-        if (alert := engine.alert(e.text)) is not None
+        if engine.alert(e.text) is not None
         and engine.handle(ChatState(lang=e.lang), FreeText(e.text)).route != "acute"
     ]
     assert len(in_danger) > 2000 and taken_back == []
