@@ -4,6 +4,8 @@ The msgids are English, in their own gettext domain `staff` (locales/<lang>/LC_M
 apart from the readers' `balansebot` catalogue. The command line chooses the language once, at
 start (`--lang`, else LC_ALL / LC_MESSAGES / LANG: en… → English, nn… → Nynorsk, anything else →
 Bokmål). Code run outside the command line (the loader in a test, say) gets the English msgids.
+Words that have a language of their own (the flow chart's, in the language of the scripts it shows;
+the lead e-mail, always Bokmål) ask for it with `words_in(lang)` instead.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import gettext
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.i18n import compile_po
@@ -20,14 +23,14 @@ STAFF_DOMAIN = "staff"
 STAFF_LANGUAGES = ("nb", "nn", "en")
 DEFAULT_STAFF_LANGUAGE = "nb"
 MSGID_LANGUAGE = "en"  # what say() gives outside the command line: the msgids as they are
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"  # the settings' default locales_dir
 _speaking: gettext.NullTranslations = gettext.NullTranslations()
 _speaking_lang = MSGID_LANGUAGE
 
 
 def say(message: str, /, **params: object) -> str:
     """`message` in the staff language, its `{placeholders}` filled in (`{{` for a brace)."""
-    translate = _speaking.gettext  # the msgid is a literal at every call of say(), or marked() where defined
-    return translate(message).format(**params)
+    return spoken_words().say(message, **params)
 
 
 def marked(message: str) -> str:
@@ -37,8 +40,39 @@ def marked(message: str) -> str:
 
 def say_n(singular: str, plural: str, count: int, /, **params: object) -> str:
     """The form for `count` (`{count}` in it) in the staff language."""
-    translate = _speaking.ngettext
-    return translate(singular, plural, count).format(count=count, **params)
+    return spoken_words().say_n(singular, plural, count, **params)
+
+
+@dataclass(frozen=True)
+class StaffWords:
+    """The staff catalogue in one language, asked for by name: say() and say_n() without the switch."""
+
+    lang: str
+    translations: gettext.NullTranslations
+
+    def say(self, message: str, /, **params: object) -> str:
+        """`message` in this language, its `{placeholders}` filled in."""
+        # The msgid is a literal at every call of say(), or marked() where it is defined.
+        translate = self.translations.gettext
+        return translate(message).format(**params)
+
+    def say_n(self, singular: str, plural: str, count: int, /, **params: object) -> str:
+        """The form for `count` (`{count}` in it) in this language."""
+        translate = self.translations.ngettext
+        return translate(singular, plural, count).format(count=count, **params)
+
+
+def words_in(lang: str, locales_dir: Path = LOCALES_DIR) -> StaffWords:
+    """The staff words in `lang` whatever the tools speak; the English msgids when it has no catalogue."""
+    po_path = locales_dir / lang / "LC_MESSAGES" / f"{STAFF_DOMAIN}.po"
+    if po_path.exists():
+        return StaffWords(lang, compile_po(po_path, STAFF_DOMAIN))
+    return StaffWords(MSGID_LANGUAGE, gettext.NullTranslations())
+
+
+def spoken_words() -> StaffWords:
+    """The words say() speaks now, for code that is handed a StaffWords."""
+    return StaffWords(_speaking_lang, _speaking)
 
 
 def staff_language(flag: str | None, environ: Mapping[str, str] = os.environ) -> str:
@@ -64,11 +98,8 @@ def speaking(lang: str, locales_dir: Path) -> Iterator[None]:
     """Speak `lang` inside the block (the catalogue compiled from locales/), as before after it."""
     global _speaking, _speaking_lang  # one language for the whole command, chosen once at its start
     before = _speaking, _speaking_lang
-    po_path = locales_dir / lang / "LC_MESSAGES" / f"{STAFF_DOMAIN}.po"
-    if po_path.exists():
-        _speaking, _speaking_lang = compile_po(po_path, STAFF_DOMAIN), lang
-    else:
-        _speaking, _speaking_lang = gettext.NullTranslations(), MSGID_LANGUAGE
+    chosen = words_in(lang, locales_dir)
+    _speaking, _speaking_lang = chosen.translations, chosen.lang
     try:
         yield
     finally:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from bot.cli import COMMANDS, main
 from bot.settings import ServeSettings, describe_settings_error
 from bot.staff.preview.words import SCRIPT_COUNTED, SCRIPT_WORDS, page_html
-from bot.staff_words import STAFF_LANGUAGES, say, speaking, staff_language
+from bot.staff_words import STAFF_LANGUAGES, say, speaking, staff_language, words_in
 from tests.conftest import LOCALES, ROOT
 
 KEYWORDS = {"say": None, "say_n": (1, 2), "marked": None}  # as README's pybabel extract -k says
@@ -50,8 +50,10 @@ def test_no_formatted_strings_are_said() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in KEYWORDS
+                and (
+                    (isinstance(node.func, ast.Name) and node.func.id in KEYWORDS)
+                    or (isinstance(node.func, ast.Attribute) and node.func.attr in KEYWORDS)  # words.say(…)
+                )
                 and node.args
                 and isinstance(node.args[0], ast.JoinedStr | ast.BinOp)
             ):
@@ -103,6 +105,19 @@ def test_outside_the_command_line_the_words_are_the_english_msgids() -> None:
     with speaking("nb", LOCALES):
         assert say("there is no node `{target}`", target="x") == "det finnes ingen node `x`"
     assert say("there is no node `{target}`", target="x") == "there is no node `x`"
+
+
+def test_words_in_a_language_do_not_follow_the_spoken_one() -> None:
+    with speaking("en", LOCALES):
+        assert words_in("nn", LOCALES).say("off") == "av"
+        assert words_in("nb", LOCALES).say("Kind of actor: {kind}", kind="x") == "Type aktør: x"
+    assert say("off") == "off"  # asking for a language switched nothing
+
+
+def test_words_in_a_language_without_a_catalogue_are_the_english_msgids(tmp_path: Path) -> None:
+    words = words_in("nb", tmp_path)
+    assert (words.lang, words.say("off")) == ("en", "off")
+    assert words.say_n("{count} warning", "{count} warnings", 2) == "2 warnings"
 
 
 def broken(folder: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Leads as e-mails to staff: the SMTP settings, the text in Norwegian, and the e-mail channel."""
+"""Leads as e-mails to staff: the SMTP settings, the text in Bokmål, and the e-mail channel."""
 
 from __future__ import annotations
 
@@ -14,9 +14,16 @@ import aiosmtplib
 from babel import Locale, UnknownLocaleError
 
 from bot.engine.lead import Lead
+from bot.staff_words import StaffWords, marked, words_in
 from bot.storage.outbox import OutboxItem
 
-ACTOR_LABELS: dict[str, str] = {"organising": "arrangør", "producing": "produsent", "performing": "utøver"}
+# The e-mail is read by staff in Bokmål, whatever language the staff tools speak.
+LEAD_LANGUAGE = "nb"
+ACTOR_LABELS: dict[str, str] = {
+    "organising": marked("organiser"),
+    "producing": marked("producer"),
+    "performing": marked("performer"),
+}
 STAFF_ZONE = ZoneInfo("Europe/Oslo")
 MESSAGE_ID_DOMAIN = "balansebot"
 # The same shape the form accepts as an e-mail address (bot.engine.form).
@@ -50,7 +57,10 @@ def build_message(
 ) -> EmailMessage:
     """The e-mail for one lead; the same lead id and created_at always give the same headers."""
     message = EmailMessage()
-    message["Subject"] = f"Interesse for Balansemerket: {_one_line(lead.organisation)}"
+    words = words_in(LEAD_LANGUAGE)
+    message["Subject"] = words.say(
+        "Interest in Balansemerket: {organisation}", organisation=_one_line(lead.organisation)
+    )
     message["From"] = config.sender
     message["To"] = config.recipient
     reply_to = reply_address(lead.contact)
@@ -60,7 +70,7 @@ def build_message(
     message["Date"] = format_datetime(created_at or dt.datetime.now(dt.UTC))
     # Quoted-printable keeps the body 7-bit clean for any server, and æøå readable in the source.
     message.set_content(
-        lead_text(lead, lead_id, created_at, can_reply=reply_to is not None),
+        lead_text(lead, lead_id, created_at, can_reply=reply_to is not None, words=words),
         charset="utf-8",
         cte="quoted-printable",
     )
@@ -123,36 +133,49 @@ class EmailChannel:
 def _in_norwegian(lang: str) -> str:
     """A chat language's name in Bokmål as CLDR writes it ("norsk nynorsk", "engelsk")."""
     try:
-        return Locale.parse(lang).get_display_name("nb") or lang
+        return Locale.parse(lang).get_display_name(LEAD_LANGUAGE) or lang
     except (UnknownLocaleError, ValueError):
         return lang
 
 
-def lead_text(lead: Lead, lead_id: str, created_at: dt.datetime | None, *, can_reply: bool = False) -> str:
-    """The lead for staff in Norwegian, as plain text: the e-mail's body, and the staff chat's message."""
+def lead_text(
+    lead: Lead,
+    lead_id: str,
+    created_at: dt.datetime | None,
+    *,
+    can_reply: bool = False,
+    words: StaffWords | None = None,
+) -> str:
+    """The lead for staff in Bokmål, as plain text: the e-mail's body, and the staff chat's message."""
+    words = words or words_in(LEAD_LANGUAGE)
+    message = lead.message.strip() if lead.message else words.say("(none)")
     lines = [
-        "En organisasjon har meldt interesse for Balansemerket i Balansebot.",
+        words.say("An organisation has registered interest in Balansemerket in Balansebot."),
         "",
-        f"Organisasjon: {_one_line(lead.organisation)}",
-        f"Type aktør: {ACTOR_LABELS[lead.actor_kind]}",
-        f"Omtrent antall personer: {_one_line(lead.size)}",
-        f"Kontaktperson: {_one_line(lead.contact_person)}",
-        f"Kontakt: {_one_line(lead.contact)}",
-        f"Melding: {lead.message.strip() if lead.message else '(ingen)'}",
-        f"Språk i chatten: {_in_norwegian(lead.lang)}",
+        words.say("Organisation: {organisation}", organisation=_one_line(lead.organisation)),
+        words.say("Kind of actor: {kind}", kind=words.say(ACTOR_LABELS[lead.actor_kind])),
+        words.say("About how many people: {size}", size=_one_line(lead.size)),
+        words.say("Contact person: {person}", person=_one_line(lead.contact_person)),
+        words.say("Contact: {contact}", contact=_one_line(lead.contact)),
+        words.say("Message: {message}", message=message),
+        words.say("Language of the chat: {language}", language=_in_norwegian(lead.lang)),
     ]
     if created_at is not None:
-        lines.append(f"Sendt inn: {created_at.astimezone(STAFF_ZONE):%d.%m.%Y kl. %H:%M}")
+        sent = created_at.astimezone(STAFF_ZONE)
+        lines.append(words.say("Sent in: {date} at {time}", date=f"{sent:%d.%m.%Y}", time=f"{sent:%H:%M}"))
     lines += [
         "",
-        "Organisasjonen har samtykket til at Balansekunst kontakter kontaktpersonen om Balansemerket.",
+        words.say(
+            "The organisation has agreed that Balansekunst may contact the contact person "
+            "about Balansemerket."
+        ),
     ]
     if can_reply:
-        lines.append("Svar på denne e-posten for å skrive til kontaktpersonen.")
+        lines.append(words.say("Reply to this e-mail to write to the contact person."))
     lines += [
         "",
-        f"Referanse: {lead_id}",
-        "Får dere samme referanse to ganger, er det samme henvendelse sendt på nytt.",
+        words.say("Reference: {reference}", reference=lead_id),
+        words.say("If you get the same reference twice, it is the same request sent again."),
     ]
     return "\n".join(lines) + "\n"
 

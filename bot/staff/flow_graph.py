@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -25,7 +24,7 @@ from bot.content.scripts import (
     ScriptNode,
     Scripts,
 )
-from bot.staff_words import say, spoken_language
+from bot.staff_words import STAFF_LANGUAGES, StaffWords, say, spoken_words, words_in
 
 Format = Literal["svg", "png"]
 FORMATS: tuple[Format, ...] = ("svg", "png")
@@ -52,113 +51,8 @@ class GraphvizFailed(GraphvizError):  # noqa: N818 -- named like GraphvizMissing
     """`dot` ran but failed; its own message is attached."""
 
 
-@dataclass(frozen=True)
-class _Words:
-    """The chart's own words (legend and notes) in one language; node titles come from the scripts."""
-
-    free_text: str
-    untranslated: str
-    fallback: str
-    acute: str
-    deleted: str
-    language_node: str
-    form_node: str
-    form_note: str
-    legend_title: str
-    legend_buttons: str
-    legend_menu: str
-    legend_free_text: str
-    legend_command: str
-    legend_required: str
-    legend_acute: str
-    legend_built_in: str
-    legend_link: str
-    quick_exit: str
-    auto_delete: str
-    off: str
-    legend_actions: str
-
-
-WORDS = {
-    "nb": _Words(
-        free_text="✎ fritekst",
-        untranslated="ikke oversatt",
-        fallback="når ingenting passer",
-        acute="når en melding høres akutt ut",
-        deleted="etter /slett",
-        language_node="Språk / Language",
-        form_node="Interesseskjema",
-        form_note="innebygd; bare når SMTP_HOST eller STAFF_CHAT_ID er satt",
-        legend_title="Slik leser du kartet",
-        legend_buttons="pil = en knapp (hold musa over for knappeteksten)",
-        legend_menu=(
-            "Alle noder har også en «tilbake til menyen»-knapp; de pilene er ikke tegnet. "
-            "Grå piler går til menyen eller starten."
-        ),
-        legend_free_text="tykk kant og ✎: nås også ved å skrive fritt (phrases/keywords)",
-        legend_command="/kommando: åpnes med kommandoen",
-        legend_required="gul: boten må ha denne noden",
-        legend_acute="rød: akutt hjelp",
-        legend_built_in="grå stiplet: laget av boten selv, ikke i skriptene",
-        legend_link="↗ blå stiplet: lenke til en nettside",
-        quick_exit="⏏ skjul samtalen",
-        auto_delete="⏲ slett automatisk",
-        off="av",
-        legend_actions="⏏ knapp som sletter samtalen straks; ⏲ knapper som velger automatisk sletting",
-    ),
-    "nn": _Words(
-        free_text="✎ fritekst",
-        untranslated="ikkje omsett",
-        fallback="når ingenting passar",
-        acute="når ei melding høyrest akutt ut",
-        deleted="etter /slett",
-        language_node="Språk / Language",
-        form_node="Interesseskjema",
-        form_note="innebygd; berre når SMTP_HOST eller STAFF_CHAT_ID er sett",
-        legend_title="Slik les du kartet",
-        legend_buttons="pil = ein knapp (hald musa over for knappeteksten)",
-        legend_menu=(
-            "Alle nodar har òg ein «tilbake til menyen»-knapp; dei pilene er ikkje teikna. "
-            "Grå piler går til menyen eller starten."
-        ),
-        legend_free_text="tjukk kant og ✎: ein kjem òg hit ved å skrive fritt (phrases/keywords)",
-        legend_command="/kommando: blir opna med kommandoen",
-        legend_required="gul: boten må ha denne noden",
-        legend_acute="raud: akutt hjelp",
-        legend_built_in="grå stipla: laga av boten sjølv, ikkje i skripta",
-        legend_link="↗ blå stipla: lenkje til ei nettside",
-        quick_exit="⏏ skjul samtala",
-        auto_delete="⏲ slett automatisk",
-        off="av",
-        legend_actions="⏏ knapp som slettar samtala straks; ⏲ knappar som vel automatisk sletting",
-    ),
-    "en": _Words(
-        free_text="✎ free text",
-        untranslated="not translated",
-        fallback="when nothing matches",
-        acute="when a message sounds acute",
-        deleted="after /slett",
-        language_node="Språk / Language",
-        form_node="Interest form",
-        form_note="built in; only when SMTP_HOST or STAFF_CHAT_ID is set",
-        legend_title="How to read this chart",
-        legend_buttons="arrow = a button (hover for the button's text)",
-        legend_menu=(
-            "Every node also has a 'back to the menu' button; those arrows are not drawn. "
-            "Grey arrows lead to the menu or the start."
-        ),
-        legend_free_text="thick border and ✎: also reached by typing (phrases/keywords)",
-        legend_command="/command: opened by that command",
-        legend_required="yellow: the bot needs this node",
-        legend_acute="red: acute help",
-        legend_built_in="grey dashed: made by the bot itself, not in the scripts",
-        legend_link="↗ blue dashed: a link to a web page",
-        quick_exit="⏏ hide this chat",
-        auto_delete="⏲ auto-delete",
-        off="off",
-        legend_actions="⏏ a button that deletes the chat at once; ⏲ buttons that choose automatic deletion",
-    ),
-}
+# The built-in language node is titled as the bot's own button, the same in every language.
+LANGUAGE_TITLE = "Språk / Language"
 
 
 def flow_graph(scripts: Scripts, lang: str = "nb") -> graphviz.Digraph:
@@ -169,7 +63,7 @@ def flow_graph(scripts: Scripts, lang: str = "nb") -> graphviz.Digraph:
             say("no scripts in language {lang!r}; choose one of {choices}", lang=lang, choices=choices)
         )
     # The legend is the staff tools' words: in the chart's language when it is one of theirs.
-    words = WORDS.get(lang) or WORDS.get(spoken_language()) or WORDS["nb"]
+    words = words_in(lang) if lang in STAFF_LANGUAGES else spoken_words()
     graph = graphviz.Digraph(name="balansebot", comment="Balansebot dialogue flow (balansebot graph)")
     graph.attr(rankdir="TB", bgcolor="white", fontname=FONT, newrank="true", nodesep="0.25", ranksep="0.6")
     graph.attr(
@@ -245,24 +139,29 @@ def _shown_node(scripts: Scripts, lang: str, node_id: str) -> ScriptNode:
 
 
 def _add_node(
-    graph: graphviz.Digraph, node: ScriptNode, words: _Words, *, free_text: bool, translated: bool
+    graph: graphviz.Digraph, node: ScriptNode, words: StaffWords, *, free_text: bool, translated: bool
 ) -> None:
     """One dialogue node: its title, id and how readers reach it besides buttons."""
     notes = [node.id]
     if node.command:
         notes.append(f"/{node.command}")
     if free_text:
-        notes.append(words.free_text)
-    special = {FALLBACK: words.fallback, ACUTE: words.acute, DELETED: words.deleted}.get(node.id)
+        notes.append(words.say("✎ free text"))
+    special = {
+        FALLBACK: words.say("when nothing matches"),
+        ACUTE: words.say("when a message sounds acute"),
+        DELETED: words.say("after /slett"),
+    }.get(node.id)
     if special:
         notes.append(special)
     if any(b.quick_exit for b in node.buttons):
-        notes.append(words.quick_exit)
+        notes.append(words.say("⏏ hide this chat"))
     choices = [b.auto_delete_seconds for b in node.buttons if b.auto_delete_seconds is not None]
     if choices:
-        notes.append(f"{words.auto_delete}: {' / '.join(_compact(c, words) for c in choices)}")
+        label = words.say("⏲ auto-delete")
+        notes.append(f"{label}: {' / '.join(_compact(c, words) for c in choices)}")
     if not translated:
-        notes.append(words.untranslated)
+        notes.append(words.say("not translated"))
     fill = ACUTE_FILL if node.id == ACUTE else REQUIRED_FILL if node.id in REQUIRED_NODES else PLAIN_FILL
     graph.node(
         node.id,
@@ -274,11 +173,14 @@ def _add_node(
     )
 
 
-def _add_built_in(graph: graphviz.Digraph, node_id: str, words: _Words) -> None:
+def _add_built_in(graph: graphviz.Digraph, node_id: str, words: StaffWords) -> None:
     """A node the engine makes itself (the language choice, the interest form) that a button leads to."""
     title, notes = {
-        LANGUAGE_NODE: (words.language_node, [node_id, "/sprak"]),
-        FORM_NODE: (words.form_node, [node_id, words.form_note]),
+        LANGUAGE_NODE: (LANGUAGE_TITLE, [node_id, "/sprak"]),
+        FORM_NODE: (
+            words.say("Interest form"),
+            [node_id, words.say("built in; only when SMTP_HOST or STAFF_CHAT_ID is set")],
+        ),
     }.get(node_id, (node_id, [node_id]))
     graph.node(
         node_id,
@@ -338,10 +240,10 @@ def _add_goto_edges(graph: graphviz.Digraph, node: ScriptNode) -> None:
         )
 
 
-def _compact(seconds: int, words: _Words) -> str:
+def _compact(seconds: int, words: StaffWords) -> str:
     """An auto-delete choice as the chart shows it: 8h, 30m, 5s, or off."""
     if seconds == 0:
-        return words.off
+        return words.say("off")
     for unit, size in (("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
@@ -354,27 +256,37 @@ def _node_label(title: str, notes: Iterable[str]) -> str:
     return _html_label(f'<B>{_html_text(title)}</B><BR/><FONT POINT-SIZE="9" COLOR="#555555">{small}</FONT>')
 
 
-def _legend(words: _Words) -> str:
+def _legend(words: StaffWords) -> str:
     """The chart's key, drawn under it."""
     rows = [
-        (None, words.legend_buttons),
-        (None, words.legend_menu),
-        (None, words.legend_free_text),
-        (None, words.legend_command),
-        (REQUIRED_FILL, words.legend_required),
-        (ACUTE_FILL, words.legend_acute),
-        (BUILT_IN_FILL, words.legend_built_in),
-        (None, words.legend_link),
-        (None, words.legend_actions),
+        (None, words.say("arrow = a button (hover for the button's text)")),
+        (
+            None,
+            words.say(
+                "Every node also has a 'back to the menu' button; those arrows are not drawn. "
+                "Grey arrows lead to the menu or the start."
+            ),
+        ),
+        (None, words.say("thick border and ✎: also reached by typing (phrases/keywords)")),
+        (None, words.say("/command: opened by that command")),
+        (REQUIRED_FILL, words.say("yellow: the bot needs this node")),
+        (ACUTE_FILL, words.say("red: acute help")),
+        (BUILT_IN_FILL, words.say("grey dashed: made by the bot itself, not in the scripts")),
+        (None, words.say("↗ blue dashed: a link to a web page")),
+        (
+            None,
+            words.say("⏏ a button that deletes the chat at once; ⏲ buttons that choose automatic deletion"),
+        ),
     ]
     cells = "".join(
         (f'<TR><TD BGCOLOR="{colour}" BORDER="1" WIDTH="14"> </TD>' if colour else "<TR><TD> </TD>")
         + f'<TD ALIGN="LEFT">{_html_text(text)}</TD></TR>'
         for colour, text in rows
     )
+    title = _html_text(words.say("How to read this chart"))
     return _html_label(
         '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2">'
-        f'<TR><TD COLSPAN="2" ALIGN="LEFT"><B>{_html_text(words.legend_title)}</B></TD></TR>{cells}</TABLE>'
+        f'<TR><TD COLSPAN="2" ALIGN="LEFT"><B>{title}</B></TD></TR>{cells}</TABLE>'
     )
 
 

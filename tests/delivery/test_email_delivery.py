@@ -18,8 +18,10 @@ import pytest
 from bot.delivery.email import EmailChannel, SmtpConfig, build_message
 from bot.delivery.worker import FIRST_DELAY, MAX_DELAY, backoff, deliver_due, run_forever
 from bot.engine.lead import Lead
+from bot.staff_words import speaking
 from bot.storage.database import create_engine
 from bot.storage.outbox import LeadOutbox
+from tests.conftest import LOCALES
 from tests.support.outbox import enqueue
 from tests.support.smtp import WAIT, SmtpServer
 
@@ -140,6 +142,16 @@ def test_a_phone_contact_gets_no_reply_to_and_headers_cannot_be_forged() -> None
     assert "Kontaktperson: Ola Nordmann" in body
     assert "Melding: (ingen)" in body
     assert "Svar på denne e-posten" not in body
+
+
+@pytest.mark.parametrize("staff_lang", ["en", "nn"])
+def test_the_email_stays_in_bokmal_whatever_the_staff_tools_speak(staff_lang: str) -> None:
+    with speaking(staff_lang, LOCALES):
+        message = build_message(LEAD, "id-1", smtp_config(25), dt.datetime(2026, 12, 4, 21, 5, tzinfo=dt.UTC))
+    assert message["Subject"] == f"Interesse for Balansemerket: {LEAD.organisation}"
+    body = message.get_content()
+    assert "Type aktør: arrangør" in body
+    assert "Sendt inn: 04.12.2026 kl. 22:05" in body
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ from bot.staff.flow_graph import (
     flow_graph,
     render_flow,
 )
-from tests.conftest import ROOT, Reload, needs_dot, run_balansebot
+from bot.staff_words import speaking
+from tests.conftest import LOCALES, ROOT, Reload, needs_dot, run_balansebot
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
@@ -233,6 +234,13 @@ def test_english_chart_uses_english_titles(scripts: Scripts, svg_en: ET.Element)
         assert scripts.language("nb").nodes[node_id].title not in shown
     legend = " ".join(t.text or "" for t in svg_en.iter(f"{SVG}text"))
     assert "How to read this chart" in legend
+
+
+def test_the_legend_speaks_the_charts_language_not_the_staff_tools(scripts: Scripts) -> None:
+    with speaking("en", LOCALES):
+        drawn = flow_graph(scripts, "nn").source
+    assert "Slik les du kartet" in drawn
+    assert "How to read this chart" not in drawn
 
 
 def test_an_untranslated_node_is_drawn_in_bokmal_and_says_so(dialogues_copy: Path, reload: Reload) -> None:
