@@ -109,7 +109,10 @@ async def test_a_chosen_auto_delete_takes_the_web_conversation_then_and_not_befo
     web = WebConversations(lambda: engine, chat_turns, Pseudonymizer(KEY), clock=lambda: clock[0])
     store = SqlChatStore(database)
     key = Pseudonymizer(KEY).session_key(WEB_DOMAIN, SESSION)
-    await web.answer(SESSION, "turn-0001", FreeText("slett samtalen automatisk"), "nb")
+    offered = await web.answer(SESSION, "turn-0001", FreeText("slett samtalen automatisk"), "nb")
+    said = " ".join(r.text for r in offered.replies)
+    # What the page reads is true here: the chat's number is stored in Telegram only (below).
+    assert "i Telegram også chattens nummer" in said and "På nettsiden tømmer siden seg selv" in said
     chosen = await web.answer(SESSION, "turn-0002", ButtonPress(callbacks.auto_delete(3600)), "nb")
     assert chosen.auto_delete_seconds == 3600, "the page is told, so it clears itself then"
     stored = await store.load(key)
